@@ -1,0 +1,1 @@
+"""EACL corpus (EAT §3.2)."""

@@ -1,0 +1,172 @@
+"""Local generation with Hugging Face transformers: batched, left-padded, chat-templated, optionally 4-bit + LoRA.
+
+Requests are sorted by prompt length before batching so padding stays small; results return in input order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from eat_core.errors import BackendError
+from eat_core.hashing import directory_fingerprint
+from eat_core.llm.base import Chat, Completion, Decoding, LLMBackend
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pick_dtype(dtype: str, device: str):
+    import torch
+
+    if dtype == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    try:
+        return getattr(torch, dtype)
+    except AttributeError:
+        raise BackendError(f"unknown dtype {dtype!r}; use auto, float32, bfloat16 or float16") from None
+
+
+def quantization_config(load_in_4bit: bool, compute_dtype):
+    """4-bit NF4 with double quantisation (EAT §3.3, QLoRA)."""
+    if not load_in_4bit:
+        return None
+    try:
+        from transformers import BitsAndBytesConfig
+    except ImportError as exc:  # pragma: no cover
+        raise BackendError("4-bit loading needs bitsandbytes: pip install 'eat-ner[gpu]'") from exc
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
+
+
+class TransformersBackend(LLMBackend):
+    name = "transformers"
+
+    def __init__(self, model: str, *, revision: str | None = None, adapter: str | None = None,
+                 load_in_4bit: bool = False, dtype: str = "auto", device: str = "auto",
+                 batch_size: int = 32, trust_remote_code: bool = False) -> None:
+        super().__init__()
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from eat_core.config import resolve_model_path
+
+        self.model_id = model
+        self.path = resolve_model_path(model)
+        self.revision = revision
+        self.adapter = adapter
+        self.batch_size = batch_size
+        self.device = pick_device(device)
+        torch_dtype = pick_dtype(dtype, self.device)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                self.path, revision=revision, padding_side="left", trust_remote_code=trust_remote_code
+            )
+        except OSError as exc:
+            raise BackendError(f"cannot load tokenizer for {model!r}: {exc}") from None
+        if not self.tokenizer.chat_template:
+            raise BackendError(f"{model!r} has no chat template; use an instruction-tuned (chat) model")
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        kwargs = {"revision": revision, "dtype": torch_dtype, "trust_remote_code": trust_remote_code}
+        quant = quantization_config(load_in_4bit, torch_dtype)
+        if quant is not None:
+            kwargs["quantization_config"] = quant
+            kwargs["device_map"] = {"": self.device if self.device != "cpu" else "cpu"}
+        try:
+            self.model = AutoModelForCausalLM.from_pretrained(self.path, **kwargs)
+        except OSError as exc:
+            raise BackendError(f"cannot load model {model!r}: {exc}") from None
+        if quant is None:
+            self.model.to(self.device)
+        if adapter:
+            self.model = load_adapter(self.model, adapter)
+        self.model.eval()
+        self.load_in_4bit = load_in_4bit
+        self._identity = {
+            "backend": self.name,
+            "model": model,
+            "revision": revision,
+            "weights": directory_fingerprint(self.path) if Path(self.path).is_dir() else None,
+            "adapter": directory_fingerprint(adapter) if adapter else None,
+            "load_in_4bit": load_in_4bit,
+        }
+
+    @classmethod
+    def from_config(cls, config) -> TransformersBackend:
+        return cls(config.model, revision=config.revision, adapter=config.adapter, load_in_4bit=config.load_in_4bit,
+                   dtype=config.dtype, device=config.device, batch_size=config.batch_size,
+                   trust_remote_code=config.trust_remote_code)
+
+    def identity(self) -> dict:
+        return dict(self._identity)
+
+    def render(self, chat: Chat) -> str:
+        return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+
+    def _generate(self, chats: Sequence[Chat], decoding: Decoding) -> list[Completion]:
+        import torch
+
+        prompts = [self.render(chat) for chat in chats]
+        lengths = [len(self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
+        results: list[Completion | None] = [None] * len(prompts)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            t0 = time.perf_counter()
+            enc = self.tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
+                                 add_special_tokens=False).to(self.model.device)
+            gen_kwargs = {"max_new_tokens": decoding.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+            if decoding.temperature > 0:
+                torch.manual_seed(decoding.seed or 0)
+                gen_kwargs.update(do_sample=True, temperature=decoding.temperature, top_p=1.0, top_k=0)
+            else:
+                gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            with torch.inference_mode():
+                out = self.model.generate(**enc, **gen_kwargs)
+            new = out[:, enc["input_ids"].shape[1] :]
+            elapsed = (time.perf_counter() - t0) / len(batch)
+            eos = self.tokenizer.eos_token_id
+            for row, i in enumerate(batch):
+                ids = new[row].tolist()
+                n = len(ids)
+                for j, tok in enumerate(ids):
+                    if tok == eos or tok == self.tokenizer.pad_token_id:
+                        n = j
+                        break
+                text = self.tokenizer.decode(ids[:n], skip_special_tokens=True)
+                results[i] = Completion(text, lengths[i], n, elapsed, truncated=n >= decoding.max_new_tokens)
+        return results  # type: ignore[return-value]
+
+    def close(self) -> None:
+        del self.model
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover
+            pass
+
+
+def load_adapter(model, adapter: str):
+    """Attach a PEFT LoRA adapter directory (what ``eat finetune`` writes)."""
+    from peft import PeftModel
+
+    if not (Path(adapter) / "adapter_config.json").is_file():
+        raise BackendError(f"{adapter}: not a PEFT adapter directory (no adapter_config.json)")
+    return PeftModel.from_pretrained(model, adapter)

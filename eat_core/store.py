@@ -1,0 +1,332 @@
+"""The DuckDB workspace: LLM-call cache, runs, shards, predictions, metrics, EACL pages and pairs.
+
+DuckDB allows one read-write process per file, and even a read-only reader fails while a writer holds it. So every
+operation here opens a *brief* connection, does its work in one transaction, and closes: a user can query the file
+between writes, and a writer that finds the file busy retries with backoff before giving a clear error. All SQL is
+parameterised; nothing user-supplied is formatted into a statement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eat_core.errors import StoreError
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE llm_cache (
+            key VARCHAR PRIMARY KEY,
+            model VARCHAR NOT NULL,
+            adapter VARCHAR,
+            request JSON NOT NULL,
+            output VARCHAR NOT NULL,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            latency_s DOUBLE,
+            created_at TIMESTAMP DEFAULT current_timestamp)""",
+        """CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            profile VARCHAR,
+            config JSON NOT NULL,
+            status VARCHAR NOT NULL,
+            created_at TIMESTAMP DEFAULT current_timestamp,
+            finished_at TIMESTAMP)""",
+        """CREATE TABLE shards (
+            run_id VARCHAR NOT NULL,
+            lang VARCHAR NOT NULL,
+            shard_index INTEGER NOT NULL,
+            n_sentences INTEGER NOT NULL,
+            status VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error VARCHAR,
+            cache_hits INTEGER DEFAULT 0,
+            cache_misses INTEGER DEFAULT 0,
+            seconds DOUBLE,
+            updated_at TIMESTAMP DEFAULT current_timestamp,
+            PRIMARY KEY (run_id, lang, shard_index))""",
+        """CREATE TABLE predictions (
+            run_id VARCHAR NOT NULL,
+            lang VARCHAR NOT NULL,
+            shard_index INTEGER NOT NULL,
+            sentence_id VARCHAR NOT NULL,
+            tokens JSON NOT NULL,
+            gold JSON,
+            pred JSON NOT NULL,
+            english VARCHAR,
+            roundtrip VARCHAR,
+            entities JSON,
+            placements JSON,
+            failures JSON,
+            transcript JSON,
+            PRIMARY KEY (run_id, sentence_id))""",
+        """CREATE TABLE metrics (
+            run_id VARCHAR NOT NULL,
+            lang VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            value DOUBLE,
+            signature VARCHAR NOT NULL,
+            details JSON,
+            created_at TIMESTAMP DEFAULT current_timestamp,
+            PRIMARY KEY (run_id, lang, metric))""",
+        """CREATE TABLE eacl_pages (
+            lang VARCHAR NOT NULL,
+            title VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            pageid BIGINT,
+            revision BIGINT,
+            resolved_title VARCHAR,
+            summary VARCHAR,
+            langlinks JSON,
+            fetched_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (lang, title))""",
+        """CREATE TABLE eacl_pairs (
+            source VARCHAR NOT NULL,
+            lang VARCHAR NOT NULL,
+            eng_entity VARCHAR NOT NULL,
+            tgt_entity VARCHAR NOT NULL,
+            text VARCHAR NOT NULL,
+            first_sentence VARCHAR,
+            kept BOOLEAN NOT NULL,
+            reason VARCHAR,
+            PRIMARY KEY (source, lang, eng_entity, tgt_entity))""",
+    ],
+}
+
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+
+
+@dataclass(frozen=True)
+class CachedCall:
+    key: str
+    output: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_s: float | None
+
+
+class Store:
+    """One DuckDB file per workspace. Cheap to construct; connections are opened per operation."""
+
+    def __init__(self, path: str | Path, *, lock_timeout_s: float = 60.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+        self._migrated = False
+
+    # -- connections -----------------------------------------------------------------------------------------
+
+    def _open(self, read_only: bool):
+        import duckdb
+
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.exists():
+            raise StoreError(f"{self.path}: no such DuckDB file (run an evaluation first, or check --db)")
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                message = str(exc)
+                if any(marker in message for marker in _LOCK_MARKERS):
+                    if time.monotonic() >= deadline:
+                        raise StoreError(
+                            f"{self.path} is in use by another process and stayed locked for "
+                            f"{self.lock_timeout_s:.0f} s ({message.split(':', 1)[-1].strip()}); "
+                            "wait for it to finish or raise the lock timeout"
+                        ) from None
+                    time.sleep(delay + random.uniform(0, delay))
+                    delay = min(delay * 2, 1.0)
+                    continue
+                if "not a valid DuckDB database file" in message or "Corrupt" in message:
+                    raise StoreError(f"{self.path} is not a valid DuckDB file (corrupt or another format)") from None
+                raise StoreError(f"{self.path}: cannot open: {message}") from None
+            except duckdb.Error as exc:
+                raise StoreError(f"{self.path}: cannot open: {exc}") from None
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[Any]:
+        """A brief connection; writes run in one transaction that is rolled back on any error."""
+        if not read_only and not self._migrated:
+            self.migrate()
+        con = self._open(read_only)
+        try:
+            if read_only:
+                self._check_version(con)
+                yield con
+            else:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+        finally:
+            con.close()
+
+    # -- schema ----------------------------------------------------------------------------------------------
+
+    def schema_version(self, con) -> int:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", ["eat_meta"]
+        ).fetchone()[0]
+        if not exists:
+            return 0
+        row = con.execute("SELECT value FROM eat_meta WHERE key = ?", ["schema_version"]).fetchone()
+        return int(row[0]) if row else 0
+
+    def _check_version(self, con) -> int:
+        version = self.schema_version(con)
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this eat-ner understands ({SCHEMA_VERSION}); "
+                "upgrade eat-ner or use another --db"
+            )
+        return version
+
+    def migrate(self) -> int:
+        """Bring the file to ``SCHEMA_VERSION``; each migration commits atomically with its version bump."""
+        con = self._open(read_only=False)
+        try:
+            version = self._check_version(con)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute("CREATE TABLE IF NOT EXISTS eat_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+                    for statement in MIGRATIONS[target]:
+                        con.execute(statement)
+                    con.execute("INSERT OR REPLACE INTO eat_meta VALUES (?, ?)", ["schema_version", str(target)])
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+            self._migrated = True
+            return SCHEMA_VERSION
+        finally:
+            con.close()
+
+    # -- LLM-call cache --------------------------------------------------------------------------------------
+
+    def get_cached_calls(self, keys: Sequence[str]) -> dict[str, CachedCall]:
+        if not keys or not self.path.exists():
+            return {}
+        out: dict[str, CachedCall] = {}
+        with self.connect() as con:
+            for chunk in _chunks(list(dict.fromkeys(keys)), 500):
+                placeholders = ",".join("?" * len(chunk))
+                rows = con.execute(
+                    "SELECT key, output, prompt_tokens, completion_tokens, latency_s FROM llm_cache "
+                    f"WHERE key IN ({placeholders})",
+                    chunk,
+                ).fetchall()
+                out.update({r[0]: CachedCall(*r) for r in rows})
+        return out
+
+    def put_cached_calls(self, rows: Iterable[tuple[str, str, str | None, dict, str, int | None, int | None, float]]):
+        """Rows of (key, model, adapter, request, output, prompt_tokens, completion_tokens, latency_s)."""
+        payload = [(k, m, a, json.dumps(req, ensure_ascii=False), o, pt, ct, lat) for k, m, a, req, o, pt, ct, lat in rows]
+        if not payload:
+            return
+        with self.connect() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO llm_cache (key, model, adapter, request, output, prompt_tokens, "
+                "completion_tokens, latency_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                payload,
+            )
+
+    # -- runs, shards, predictions, metrics ------------------------------------------------------------------
+
+    def upsert_run(self, run_id: str, profile: str, config: dict, status: str) -> None:
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO runs (run_id, profile, config, status) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, config = excluded.config",
+                [run_id, profile, json.dumps(config, sort_keys=True), status],
+            )
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        with self.connect() as con:
+            con.execute("UPDATE runs SET status = ?, finished_at = now() WHERE run_id = ?", [status, run_id])
+
+    def mark_shard(self, run_id: str, lang: str, shard_index: int, n_sentences: int, status: str,
+                   error: str | None = None, *, attempt: bool = False) -> None:
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO shards (run_id, lang, shard_index, n_sentences, status, attempts, last_error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, lang, shard_index) DO UPDATE SET "
+                "status = excluded.status, attempts = shards.attempts + excluded.attempts, "
+                "last_error = coalesce(excluded.last_error, shards.last_error), updated_at = now()",
+                [run_id, lang, shard_index, n_sentences, status, 1 if attempt else 0, error],
+            )
+
+    def write_shard_result(self, run_id: str, lang: str, shard_index: int, rows: Sequence[dict],
+                           hits: int, misses: int, seconds: float) -> None:
+        """Predictions and the shard's 'done' status in one transaction: a crash leaves neither or both."""
+        with self.connect() as con:
+            con.execute("DELETE FROM predictions WHERE run_id = ? AND lang = ? AND shard_index = ?",
+                        [run_id, lang, shard_index])
+            con.executemany(
+                "INSERT INTO predictions (run_id, lang, shard_index, sentence_id, tokens, gold, pred, english, "
+                "roundtrip, entities, placements, failures, transcript) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [run_id, lang, shard_index, r["sentence_id"], *(_json(r[k]) for k in ("tokens", "gold", "pred")),
+                     r["english"], r["roundtrip"], *(_json(r[k]) for k in ("entities", "placements", "failures",
+                                                                           "transcript"))]
+                    for r in rows
+                ],
+            )
+            con.execute(
+                "INSERT INTO shards (run_id, lang, shard_index, n_sentences, status, cache_hits, cache_misses, seconds) "
+                "VALUES (?, ?, ?, ?, 'done', ?, ?, ?) ON CONFLICT (run_id, lang, shard_index) DO UPDATE SET "
+                "status = 'done', last_error = NULL, cache_hits = excluded.cache_hits, "
+                "cache_misses = excluded.cache_misses, seconds = excluded.seconds, updated_at = now()",
+                [run_id, lang, shard_index, len(rows), hits, misses, seconds],
+            )
+
+    def put_metrics(self, run_id: str, lang: str, rows: Iterable[tuple[str, float, str, dict | None]]) -> None:
+        with self.connect() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO metrics (run_id, lang, metric, value, signature, details) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [[run_id, lang, m, v, s, _json(d)] for m, v, s, d in rows],
+            )
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Read-only query for reports; ``sql`` is ours, values travel as parameters."""
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, list(params)).fetchall()
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=_default)
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def default_db_path() -> Path:
+    """``$EAT_DB`` or ``./eat.duckdb``: never inside the installed package."""
+    return Path(os.environ.get("EAT_DB", "eat.duckdb"))
