@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from eat_core.errors import ConfigError
 from eat_core.languages import LANGUAGE_NAMES, PAPER_LANGUAGES
@@ -42,12 +42,11 @@ class LLMConfig(_Strict):
     temperature: float = Field(0.0, ge=0)
     seed: int | None = None
 
-    @field_validator("seed")
-    @classmethod
-    def _seed_for_sampling(cls, seed, info):
-        if info.data.get("temperature", 0) > 0 and seed is None:
+    @model_validator(mode="after")
+    def _seed_for_sampling(self):
+        if self.temperature > 0 and self.seed is None:
             raise ValueError("sampling (temperature > 0) needs an explicit seed so cached calls stay reproducible")
-        return seed
+        return self
 
 
 class ExtractorConfig(_Strict):
@@ -84,7 +83,8 @@ class DataConfig(_Strict):
     def _known_languages(cls, languages):
         unknown = [lang for lang in languages if lang not in LANGUAGE_NAMES]
         if unknown:
-            raise ValueError(f"unknown language code(s) {', '.join(unknown)}; known: {', '.join(sorted(LANGUAGE_NAMES))}")
+            known = ", ".join(sorted(LANGUAGE_NAMES))
+            raise ValueError(f"unknown language code(s) {', '.join(unknown)}; known: {known}")
         if not languages:
             raise ValueError("at least one language is needed")
         return tuple(languages)

@@ -89,7 +89,6 @@ class Pipeline:
         """Translate, tag and align one shard and store it atomically; returns (cache hits, misses)."""
         engine = self.engine()
         before = (self._llm.counters.hits, self._llm.counters.misses)
-        self.store.mark_shard(run_id, lang, index, len(sentences), "running", attempt=True)
         t0 = time.perf_counter()
         predictions = engine.run(sentences)
         hits = self._llm.counters.hits - before[0]
@@ -155,6 +154,7 @@ def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
     done_sentences = 0
     total_sentences = sum(len(s) for _, _, s in todo)
     for n, (lang, index, shard) in enumerate(todo, start=1):
+        store.mark_shard(run_id, lang, index, len(shard), "running", attempt=True)
         try:
             hits, misses = pipeline.run_shard(run_id, lang, index, shard)
         except Exception as exc:  # a failed shard must not stop the others

@@ -235,7 +235,8 @@ class Store:
 
     def put_cached_calls(self, rows: Iterable[tuple[str, str, str | None, dict, str, int | None, int | None, float]]):
         """Rows of (key, model, adapter, request, output, prompt_tokens, completion_tokens, latency_s)."""
-        payload = [(k, m, a, json.dumps(req, ensure_ascii=False), o, pt, ct, lat) for k, m, a, req, o, pt, ct, lat in rows]
+        payload = [(k, m, a, json.dumps(req, ensure_ascii=False), o, pt, ct, lat)
+                   for k, m, a, req, o, pt, ct, lat in rows]
         if not payload:
             return
         with self.connect() as con:
@@ -287,7 +288,8 @@ class Store:
                 ],
             )
             con.execute(
-                "INSERT INTO shards (run_id, lang, shard_index, n_sentences, status, cache_hits, cache_misses, seconds) "
+                "INSERT INTO shards (run_id, lang, shard_index, n_sentences, status, cache_hits, cache_misses, "
+                "seconds) "
                 "VALUES (?, ?, ?, ?, 'done', ?, ?, ?) ON CONFLICT (run_id, lang, shard_index) DO UPDATE SET "
                 "status = 'done', last_error = NULL, cache_hits = excluded.cache_hits, "
                 "cache_misses = excluded.cache_misses, seconds = excluded.seconds, updated_at = now()",

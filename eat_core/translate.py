@@ -24,8 +24,8 @@ from eat_core.prompts import PromptSet
 from eat_core.types import EnglishEntity, Prediction, Sentence, Transcript
 
 _REFUSAL = re.compile(r"\b(I cannot|I can't|I am unable|I'm unable|I'm sorry|As an AI)\b", re.IGNORECASE)
-_LABEL = re.compile(r"^\s*(?:\*\*)?(?:final\s+)?(?:english\s+)?(?:translation|result|answer)(?:\*\*)?\s*[:：]\s*",
-                    re.IGNORECASE)
+_LABEL = re.compile(r"^\s*(?:\*\*)?(?:final\s+)?(?:english\s+)?(?:translation|result|answer)(?:\*\*)?\s*[:：]"
+                    r"\s*(?:\*\*)?\s*", re.IGNORECASE)
 
 
 class Generator:
@@ -81,18 +81,19 @@ class DualTranslator:
 
     def __init__(self, llm: Generator, extractor: Extractor, config: EngineConfig | None = None,
                  prompts: PromptSet | None = None, *, temperature: float = 0.0, seed: int | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 fixed_lengths: bool = False, progress: Callable[[str], None] | None = None) -> None:
         self.llm = llm
         self.extractor = extractor
         self.config = config or EngineConfig()
         self.prompts = prompts or PromptSet.load(self.config.prompts_dir)
         self.temperature = temperature
         self.seed = seed
+        self.fixed_lengths = fixed_lengths
         self.progress = progress or (lambda message: None)
 
     def _decoding(self, final: bool) -> Decoding:
         budget = self.config.max_new_tokens_answer if final else self.config.max_new_tokens_reason
-        return Decoding(budget, self.temperature, self.seed)
+        return Decoding(budget, self.temperature, self.seed, budget if self.fixed_lengths else 0)
 
     def _converse(self, direction: str, conversations: list[_Conversation], fields: list[dict]) -> list[Completion]:
         """Run every round of ``direction`` for all conversations, one batched request per round."""

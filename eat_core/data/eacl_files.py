@@ -28,7 +28,7 @@ def read_eacl_file(path: str | Path, lang: str | None = None) -> list[EaclPair]:
     if lang is None:
         match = _CORPUS_NAME.search(path.name)
         if not match:
-            raise DataError("cannot tell the language from the file name; name it corpus_<lang>.json or pass lang", path)
+            raise DataError("cannot tell the language from the file name; name it corpus_<lang>.json", path)
         lang = match.group(1)
     if not path.is_file():
         raise DataError("file not found", path)

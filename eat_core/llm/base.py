@@ -25,9 +25,13 @@ class Decoding:
     max_new_tokens: int
     temperature: float = 0.0
     seed: int | None = None
+    min_new_tokens: int = 0  # benchmarks force fixed output lengths with it
 
     def as_dict(self) -> dict:
-        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "seed": self.seed}
+        out = {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "seed": self.seed}
+        if self.min_new_tokens:
+            out["min_new_tokens"] = self.min_new_tokens
+        return out
 
 
 @dataclass

@@ -131,6 +131,8 @@ class TransformersBackend(LLMBackend):
             enc = self.tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
                                  add_special_tokens=False).to(self.model.device)
             gen_kwargs = {"max_new_tokens": decoding.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+            if decoding.min_new_tokens:
+                gen_kwargs["min_new_tokens"] = decoding.min_new_tokens
             if decoding.temperature > 0:
                 torch.manual_seed(decoding.seed or 0)
                 gen_kwargs.update(do_sample=True, temperature=decoding.temperature, top_p=1.0, top_k=0)

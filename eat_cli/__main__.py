@@ -1,0 +1,3 @@
+from eat_cli.main import app
+
+app()
