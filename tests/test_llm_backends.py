@@ -99,3 +99,15 @@ def test_retry_after_parsing():
     assert retry_after_seconds("3") == 3.0
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("garbage") is None
+
+
+def test_four_bit_nf4_loading_on_the_tiny_model(tiny_qwen):
+    """bitsandbytes runs NF4 on CPU: the QLoRA inference path (EAT §3.3) loads and generates."""
+    pytest.importorskip("bitsandbytes")
+    backend = TransformersBackend(str(tiny_qwen), load_in_4bit=True, device="cpu")
+    assert backend.identity()["load_in_4bit"] is True
+    linear = backend.model.model.layers[0].self_attn.q_proj
+    assert type(linear).__name__ == "Linear4bit"
+    assert linear.weight.quant_state.quant_type == "nf4"
+    out = backend.generate(CHATS[:2], Decoding(4))
+    assert len(out) == 2 and all(c.completion_tokens <= 4 for c in out)
