@@ -6,7 +6,6 @@ Constants cite the paper section or table they come from.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -162,10 +161,6 @@ def resolve_model_path(model: str) -> str:
     if kind not in builders:
         raise ConfigError(f"unknown tiny model {model!r}; available: {', '.join('tiny:' + k for k in builders)}")
     return str(builders[kind]())
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")
 
 
 def load_config_file(path: str | Path) -> RunConfig:

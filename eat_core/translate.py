@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from eat_core.align import place_entities, tags_from_placements
 from eat_core.config import EngineConfig
@@ -28,13 +29,13 @@ _LABEL = re.compile(r"^\s*(?:\*\*)?(?:final\s+)?(?:english\s+)?(?:translation|re
                     r"\s*(?:\*\*)?\s*", re.IGNORECASE)
 
 
-class Generator:
+class Generator(Protocol):
     """What the engine needs from an LLM: ``CachedLLM`` or any ``LLMBackend``."""
 
     def generate(self, chats: Sequence[Chat], decoding: Decoding) -> list[Completion]: ...  # pragma: no cover
 
 
-class Extractor:
+class Extractor(Protocol):
     """What the engine needs from an English NER extractor (see ``eat_core.extractors``)."""
 
     def extract(self, sentences: Sequence[str]) -> list[list[EnglishEntity]]: ...  # pragma: no cover
