@@ -32,7 +32,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -188,8 +188,6 @@ class SentenceIndex:
 
 def locate(index: SentenceIndex, candidates: Sequence[str], fuzzy_threshold: float) -> list[Match]:
     """Occurrences of the best candidate: the first candidate with an exact match wins, then partial, then fuzzy."""
-    from dataclasses import replace
-
     folded = [(fold(c), c) for c in candidates]
     for wanted in ("exact", "partial"):
         for phrase, raw in folded:

@@ -96,11 +96,12 @@ def test_bad_answers_become_failure_reasons_not_crashes(tmp_path):
             return "I'm sorry, I cannot help with that."
         return ""
 
+    class Beijing:
+        def extract(self, english):
+            return [[EnglishEntity("Beijing", "LOC")] for _ in english]
+
     with ChatServer(responder=responder) as server:
-        engine = DualTranslator(OpenAIBackend("m", server.base_url), IndexExtractor(sentences).__class__(sentences))
-        beijing = type("E", (), {"extract": lambda self, en: [[EnglishEntity("Beijing", "LOC")] for _ in en]})
-        engine.extractor = beijing()
-        predictions = engine.run(sentences)
+        predictions = DualTranslator(OpenAIBackend("m", server.base_url), Beijing()).run(sentences)
     for p in predictions:
         assert "forward_empty" in p.failures and "align_not_found" in p.failures
         assert set(p.tags) == {"O"}

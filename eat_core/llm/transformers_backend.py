@@ -122,7 +122,7 @@ class TransformersBackend(LLMBackend):
         import torch
 
         prompts = [self.render(chat) for chat in chats]
-        lengths = [len(self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+        lengths = [len(x) for x in self.tokenizer(prompts, add_special_tokens=False)["input_ids"]]
         order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
         results: list[Completion | None] = [None] * len(prompts)
         for start in range(0, len(order), self.batch_size):
