@@ -133,7 +133,6 @@ def build_tiny_t5(root: Path | None = None, *, seed: int = 0, d_model: int = 64,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         decoder_start_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
     )
     _save(T5ForConditionalGeneration(config), tokenizer, path)
     return path

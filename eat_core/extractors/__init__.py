@@ -12,6 +12,8 @@ import importlib
 from eat_core.errors import ConfigError
 
 EXTRACTORS: dict[str, str] = {
+    "t5": "eat_core.extractors.t5:T5Extractor",
+    "token-classification": "eat_core.extractors.token_classification:TokenClassificationExtractor",
     "heuristic": "eat_core.extractors.heuristic:CapitalisedSpanExtractor",
 }
 
