@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
+
+# Defaults for Prefect when `eat` starts it: no telemetry (machines without internet log an error per attempt) and
+# enough time for a temporary server's first start on an empty PREFECT_HOME (migrations take over 20 s). A user's
+# own settings win.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import typer
 
@@ -50,36 +57,46 @@ def run(
     llm: str = typer.Option(None, "--llm", help="LLM model id, local path or served name"),
     base_url: str = typer.Option(None, help="OpenAI-compatible endpoint for --llm-backend openai"),
     adapter: str = typer.Option(None, help="PEFT LoRA adapter directory (EAT w/ FT)"),
-    extractor: str = typer.Option(None, help="English NER extractor name"),
+    extractor: str = typer.Option(None, help="English NER extractor: t5, token-classification, heuristic"),
     extractor_model: str = typer.Option(None, help="extractor checkpoint (id or path)"),
     rounds: int = typer.Option(None, help="MrCoT rounds: 1, 3 or 5"),
     shard_size: int = typer.Option(None, help="sentences per shard"),
     run_id: str = typer.Option(None, help="run id (default: derived from the configuration)"),
     repair_tags: bool = typer.Option(False, "--repair-tags", help="turn orphan I- tags into B- tags (counted)"),
+    direct: bool = typer.Option(False, "--direct", help="run the plain eat_core loop instead of the Prefect flow"),
 ) -> None:
-    """Evaluate EAT on target languages and print the results table."""
-    from eat_core.config import get_profile
-    from eat_core.evaluate import evaluate
+    """Evaluate EAT on target languages through the full_eval flow and print the results table."""
+    from eat_core.config import EvalRequest
     from eat_core.report import results_table
 
-    cfg = get_profile(profile).with_overrides(**{
-        "data.languages": tuple(languages.split(",")) if languages else None,
-        "data.source": "local" if data else None,
-        "data.data_dir": str(data) if data else None,
-        "data.split": split,
-        "data.limit": limit,
-        "data.repair_tags": repair_tags or None,
-        "llm.backend": llm_backend,
-        "llm.model": llm,
-        "llm.base_url": base_url,
-        "llm.adapter": adapter,
-        "extractor.name": extractor,
-        "extractor.model": extractor_model,
-        "engine.rounds": rounds,
-        "shard_size": shard_size,
-    })
-    result = evaluate(cfg, db, run_id=run_id, progress=lambda msg: typer.echo(msg, err=True))
-    typer.echo(results_table(db, result.run_id))
+    request = EvalRequest(
+        profile=profile, db=str(db), languages=tuple(languages.split(",")) if languages else None,
+        data_dir=str(data) if data else None, split=split, limit=limit, repair_tags=repair_tags or None,
+        llm_backend=llm_backend, llm=llm, base_url=base_url, adapter=adapter, extractor=extractor,
+        extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, run_id=run_id,
+    )
+    cfg = request.resolve()
+    if direct:
+        from eat_core.evaluate import evaluate
+
+        result = evaluate(cfg, db, run_id=run_id, progress=lambda msg: typer.echo(msg, err=True))
+        typer.echo(results_table(db, result.run_id))
+        return
+    from flows.full_eval import full_eval
+
+    state = full_eval(request, return_state=True)
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        typer.echo(results_table(db, run_id or _run_id(cfg)))
+        typer.secho(f"error: {summary}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    typer.echo(results_table(db, summary["run_id"]))
+
+
+def _run_id(cfg) -> str:
+    from eat_core.evaluate import run_id_for
+
+    return run_id_for(cfg)
 
 
 @app.command()

@@ -188,3 +188,43 @@ def load_config_file(path: str | Path) -> RunConfig:
         return RunConfig.model_validate(merged)
     except Exception as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+class EvalRequest(_Strict):
+    """What a user asks for: a profile plus overrides. ``eat run`` and the ``full_eval`` flow both take this, so
+    Prefect validates deployment parameters with the same model the CLI uses."""
+
+    profile: str = "smoke"
+    db: str = "eat.duckdb"
+    languages: tuple[str, ...] | None = None
+    data_dir: str | None = None
+    split: Literal["train", "dev", "test"] | None = None
+    limit: int | None = Field(None, ge=1)
+    repair_tags: bool | None = None
+    llm_backend: str | None = None
+    llm: str | None = None
+    base_url: str | None = None
+    adapter: str | None = None
+    extractor: str | None = None
+    extractor_model: str | None = None
+    rounds: Literal[1, 3, 5] | None = None
+    shard_size: int | None = Field(None, ge=1)
+    run_id: str | None = None
+
+    def resolve(self) -> RunConfig:
+        return get_profile(self.profile).with_overrides(**{
+            "data.languages": tuple(self.languages) if self.languages else None,
+            "data.source": "local" if self.data_dir else None,
+            "data.data_dir": self.data_dir,
+            "data.split": self.split,
+            "data.limit": self.limit,
+            "data.repair_tags": self.repair_tags,
+            "llm.backend": self.llm_backend,
+            "llm.model": self.llm,
+            "llm.base_url": self.base_url,
+            "llm.adapter": self.adapter,
+            "extractor.name": self.extractor,
+            "extractor.model": self.extractor_model,
+            "engine.rounds": self.rounds,
+            "shard_size": self.shard_size,
+        })

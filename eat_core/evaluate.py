@@ -8,7 +8,10 @@ pieces (``run_shard``, ``score_run``) as tasks.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -70,8 +73,15 @@ class Pipeline:
         self.progress = progress or (lambda message: None)
         self._engine = None
         self._llm = None
+        self._load_lock = threading.Lock()
+        # one in-process model serves one shard at a time; a served model (openai backend) takes them concurrently
+        self._run_lock = threading.Lock() if cfg.llm.backend == "transformers" else contextlib.nullcontext()
 
     def engine(self):
+        with self._load_lock:
+            return self._build_engine()
+
+    def _build_engine(self):
         if self._engine is None:
             from eat_core.extractors import load_extractor
             from eat_core.llm import load_backend
@@ -88,11 +98,12 @@ class Pipeline:
     def run_shard(self, run_id: str, lang: str, index: int, sentences: Sequence[Sentence]) -> tuple[int, int]:
         """Translate, tag and align one shard and store it atomically; returns (cache hits, misses)."""
         engine = self.engine()
-        before = (self._llm.counters.hits, self._llm.counters.misses)
-        t0 = time.perf_counter()
-        predictions = engine.run(sentences)
-        hits = self._llm.counters.hits - before[0]
-        misses = self._llm.counters.misses - before[1]
+        with self._run_lock:
+            before = (self._llm.counters.hits, self._llm.counters.misses)
+            t0 = time.perf_counter()
+            predictions = engine.run(sentences)
+            hits = self._llm.counters.hits - before[0]
+            misses = self._llm.counters.misses - before[1]
         self.store.write_shard_result(run_id, lang, index, [prediction_row(p) for p in predictions], hits, misses,
                                       time.perf_counter() - t0)
         return hits, misses
@@ -106,9 +117,56 @@ def done_shards(store: Store, run_id: str) -> set[tuple[str, int]]:
     return {(lang, index) for lang, index in rows}
 
 
+@functools.lru_cache(maxsize=32)
+def _load_cached(source: str, lang: str, split: str, data_dir: str | None, repair: bool,
+                 limit: int | None) -> tuple[Sentence, ...]:
+    return tuple(load_split(source, lang, split, data_dir, repair=repair, limit=limit))
+
+
 def load_language(cfg: RunConfig, lang: str) -> list[Sentence]:
+    """One language's evaluation sentences (parsed once per process)."""
     d = cfg.data
-    return load_split(d.source, lang, d.split, d.data_dir, repair=d.repair_tags, limit=d.limit)
+    return list(_load_cached(d.source, lang, d.split, d.data_dir, d.repair_tags, d.limit))
+
+
+def plan_shards(cfg: RunConfig) -> list[tuple[str, int, int]]:
+    """(language, shard index, sentences) for every shard of the run, in a stable order."""
+    return [(lang, i, len(shard)) for lang in cfg.data.languages
+            for i, shard in enumerate(shards_of(load_language(cfg, lang), cfg.shard_size))]
+
+
+_PIPELINES: dict[tuple[str, str], Pipeline] = {}
+
+
+def pipeline_for(cfg: RunConfig, store: Store, progress: Progress | None = None) -> Pipeline:
+    """The LLM and extractor are loaded once per process and reused by every shard of that process."""
+    key = (content_hash([cfg.llm.model_dump(), cfg.extractor.model_dump(), cfg.engine.model_dump()]),
+           str(store.path.resolve()))
+    if key not in _PIPELINES:
+        _PIPELINES[key] = Pipeline(cfg, store, progress)
+    pipeline = _PIPELINES[key]
+    pipeline.progress = progress or pipeline.progress
+    return pipeline
+
+
+def run_shard(cfg: RunConfig, db: str | Path, run_id: str, lang: str, index: int,
+              progress: Progress | None = None) -> dict:
+    """Compute one shard unless DuckDB already has it done; failures are recorded, then re-raised for retries."""
+    store = Store(db)
+    row = store.query("SELECT status, cache_hits, cache_misses, n_sentences FROM shards WHERE run_id = ? AND "
+                      "lang = ? AND shard_index = ?", [run_id, lang, index]) if store.path.exists() else []
+    if row and row[0][0] == "done":
+        return {"lang": lang, "shard": index, "status": "skipped", "sentences": row[0][3], "hits": row[0][1],
+                "misses": row[0][2]}
+    sentences = shards_of(load_language(cfg, lang), cfg.shard_size)[index]
+    store.mark_shard(run_id, lang, index, len(sentences), "running", attempt=True)
+    try:
+        hits, misses = pipeline_for(cfg, store, progress).run_shard(run_id, lang, index, sentences)
+    except Exception as exc:
+        store.mark_shard(run_id, lang, index, len(sentences), "failed", f"{exc.__class__.__name__}: {exc}"[:2000])
+        raise
+    return {"lang": lang, "shard": index, "status": "done", "sentences": len(sentences), "hits": hits,
+            "misses": misses}
 
 
 def score_run(store: Store, run_id: str, lang: str, protocol: str) -> dict[str, float]:
@@ -136,44 +194,60 @@ def score_run(store: Store, run_id: str, lang: str, protocol: str) -> dict[str, 
 
 def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
              progress: Progress | None = None) -> EvalResult:
-    """Run (or resume) an evaluation; returns which shards were computed, skipped or failed."""
+    """Run (or resume) an evaluation without Prefect; returns which shards were computed, skipped or failed."""
     say = progress or (lambda message: None)
     store = Store(db)
     run_id = run_id or run_id_for(cfg)
-    store.upsert_run(run_id, cfg.profile, cfg.model_dump(mode="json"), "running")
+    start_run(store, run_id, cfg)
     finished = done_shards(store, run_id)
-    pipeline = Pipeline(cfg, store, say)
-    result = EvalResult(run_id)
-    plan = [(lang, i, shard) for lang in cfg.data.languages
-            for i, shard in enumerate(shards_of(load_language(cfg, lang), cfg.shard_size))]
-    todo = [(lang, i, shard) for lang, i, shard in plan if (lang, i) not in finished]
-    result.skipped_shards = len(plan) - len(todo)
+    plan = plan_shards(cfg)
+    todo = [(lang, i, n) for lang, i, n in plan if (lang, i) not in finished]
+    result = EvalResult(run_id, skipped_shards=len(plan) - len(todo))
     say(f"run {run_id}: {len(plan)} shards in {len(cfg.data.languages)} language(s); "
         f"{result.skipped_shards} already done, {len(todo)} to compute")
-    t0 = time.perf_counter()
-    done_sentences = 0
-    total_sentences = sum(len(s) for _, _, s in todo)
-    for n, (lang, index, shard) in enumerate(todo, start=1):
-        store.mark_shard(run_id, lang, index, len(shard), "running", attempt=True)
+    tracker = ProgressTracker(sum(n for _, _, n in todo))
+    for k, (lang, index, _) in enumerate(todo, start=1):
         try:
-            hits, misses = pipeline.run_shard(run_id, lang, index, shard)
+            outcome = run_shard(cfg, store.path, run_id, lang, index, say)
         except Exception as exc:  # a failed shard must not stop the others
             message = f"{exc.__class__.__name__}: {exc}"
-            store.mark_shard(run_id, lang, index, len(shard), "failed", message[:2000])
             result.failed_shards.append((lang, index, message))
-            say(f"[{n}/{len(todo)}] {lang} shard {index} FAILED: {message}\n{traceback.format_exc(limit=3)}")
+            say(f"[{k}/{len(todo)}] {lang} shard {index} FAILED: {message}\n{traceback.format_exc(limit=3)}")
             continue
         result.computed_shards += 1
-        done_sentences += len(shard)
-        elapsed = time.perf_counter() - t0
-        eta = elapsed / done_sentences * (total_sentences - done_sentences)
-        rate = hits / (hits + misses) if hits + misses else 0.0
-        say(f"[{n}/{len(todo)}] {lang} shard {index}: {len(shard)} sentences, cache hit rate {rate:.0%}, "
-            f"{elapsed / done_sentences:.2f} s/sentence, ETA {eta:.0f} s")
-    for lang in cfg.data.languages:
-        score_run(store, run_id, lang, cfg.token_f1_protocol)
-    store.finish_run(run_id, "failed" if result.failed_shards else "done")
+        say(f"[{k}/{len(todo)}] " + tracker.update(outcome))
+    finish_run(store, run_id, cfg, failed=bool(result.failed_shards))
     return result
+
+
+def start_run(store: Store, run_id: str, cfg: RunConfig) -> None:
+    store.upsert_run(run_id, cfg.profile, cfg.model_dump(mode="json"), "running")
+
+
+def finish_run(store: Store, run_id: str, cfg: RunConfig, failed: bool) -> dict[str, dict[str, float]]:
+    scores = {lang: score_run(store, run_id, lang, cfg.token_f1_protocol) for lang in cfg.data.languages}
+    store.finish_run(run_id, "failed" if failed else "done")
+    return scores
+
+
+class ProgressTracker:
+    """Sentences done, s/sentence, ETA and cache hit rate, for logs and the terminal."""
+
+    def __init__(self, total_sentences: int) -> None:
+        self.total = total_sentences
+        self.done = 0
+        self.t0 = time.perf_counter()
+
+    def update(self, outcome: dict) -> str:
+        self.done += outcome["sentences"]
+        elapsed = time.perf_counter() - self.t0
+        calls = (outcome["hits"] or 0) + (outcome["misses"] or 0)
+        rate = (outcome["hits"] or 0) / calls if calls else 0.0
+        per = elapsed / max(1, self.done)
+        eta = per * max(0, self.total - self.done)
+        return (f"{outcome['lang']} shard {outcome['shard']} {outcome['status']}: {outcome['sentences']} sentences, "
+                f"cache hit rate {rate:.0%}, {per:.2f} s/sentence, {self.done}/{self.total} sentences, "
+                f"ETA {eta:.0f} s")
 
 
 def load_run_config(db: str | Path, run_id: str) -> RunConfig:

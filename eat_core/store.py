@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -156,9 +157,18 @@ class Store:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[Any]:
-        """A brief connection; writes run in one transaction that is rolled back on any error."""
+        """A brief connection; writes run in one transaction that is rolled back on any error.
+
+        Threads of one process (Prefect's thread-pool task runner) take turns on a per-file lock, so their write
+        transactions never conflict; other processes are kept apart by DuckDB's file lock (see ``_open``).
+        """
         if not read_only and not self._migrated:
             self.migrate()
+        with _thread_lock(self.path), self._connect(read_only) as con:
+            yield con
+
+    @contextmanager
+    def _connect(self, read_only: bool) -> Iterator[Any]:
         con = self._open(read_only)
         try:
             if read_only:
@@ -197,6 +207,10 @@ class Store:
 
     def migrate(self) -> int:
         """Bring the file to ``SCHEMA_VERSION``; each migration commits atomically with its version bump."""
+        with _thread_lock(self.path):
+            return self._migrate()
+
+    def _migrate(self) -> int:
         con = self._open(read_only=False)
         try:
             version = self._check_version(con)
@@ -310,6 +324,16 @@ class Store:
             return con.execute(sql, list(params)).fetchall()
 
 
+_THREAD_LOCKS: dict[str, threading.RLock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(path: Path) -> threading.RLock:
+    key = str(path.resolve())
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(key, threading.RLock())
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=_default)
 
@@ -332,3 +356,22 @@ def _chunks(items: list, size: int) -> Iterator[list]:
 def default_db_path() -> Path:
     """``$EAT_DB`` or ``./eat.duckdb``: never inside the installed package."""
     return Path(os.environ.get("EAT_DB", "eat.duckdb"))
+
+
+def put_blob(store: Store, path: str, content: bytes) -> None:
+    """Key-value blobs (Prefect cache records) in the same workspace file."""
+    with store.connect() as con:
+        con.execute("CREATE TABLE IF NOT EXISTS prefect_cache (path VARCHAR PRIMARY KEY, content BLOB NOT NULL, "
+                    "written_at TIMESTAMP DEFAULT current_timestamp)")
+        con.execute("INSERT OR REPLACE INTO prefect_cache (path, content) VALUES (?, ?)", [path, content])
+
+
+def get_blob(store: Store, path: str) -> bytes | None:
+    if not store.path.exists():
+        return None
+    with store.connect() as con:
+        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'prefect_cache'")
+        if not exists.fetchone()[0]:
+            return None
+        row = con.execute("SELECT content FROM prefect_cache WHERE path = ?", [path]).fetchone()
+    return bytes(row[0]) if row else None

@@ -1,1 +1,1 @@
-"""Prefect flows composing tasks/: full_eval, eacl_refresh, finetune, train_extractor, aggregate (issue 6)."""
+"""Prefect flows composing tasks/: full_eval (eat/full-eval), train_extractor (eat/train-extractor)."""

@@ -1,1 +1,1 @@
-"""Thin Prefect tasks over eat_core (one core call each). Filled in by issue 6."""
+"""Thin Prefect tasks over eat_core (one core call each), with retries and cache policies."""

@@ -111,3 +111,12 @@ def test_four_bit_nf4_loading_on_the_tiny_model(tiny_qwen):
     assert linear.weight.quant_state.quant_type == "nf4"
     out = backend.generate(CHATS[:2], Decoding(4))
     assert len(out) == 2 and all(c.completion_tokens <= 4 for c in out)
+
+
+def test_sampled_answers_do_not_depend_on_batch_company(tiny_backend):
+    """The cache key holds (request, seed); a sampled answer must be the same alone or in any batch."""
+    decoding = Decoding(max_new_tokens=8, temperature=1.0, seed=3)
+    together = [c.text for c in tiny_backend.generate(CHATS, decoding)]
+    alone = [tiny_backend.generate([chat], decoding)[0].text for chat in CHATS]
+    reversed_order = [c.text for c in tiny_backend.generate(CHATS[::-1], decoding)][::-1]
+    assert together == alone == reversed_order

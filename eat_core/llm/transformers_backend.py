@@ -5,6 +5,7 @@ Requests are sorted by prompt length before batching so padding stays small; res
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -125,8 +126,11 @@ class TransformersBackend(LLMBackend):
         lengths = [len(x) for x in self.tokenizer(prompts, add_special_tokens=False)["input_ids"]]
         order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
         results: list[Completion | None] = [None] * len(prompts)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        # Sampling runs one request at a time with a seed derived from (seed, prompt): a sampled answer must depend
+        # only on what its cache key holds, never on which other requests shared its batch.
+        step = self.batch_size if decoding.temperature == 0 else 1
+        for start in range(0, len(order), step):
+            batch = order[start : start + step]
             t0 = time.perf_counter()
             enc = self.tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
                                  add_special_tokens=False).to(self.model.device)
@@ -134,7 +138,7 @@ class TransformersBackend(LLMBackend):
             if decoding.min_new_tokens:
                 gen_kwargs["min_new_tokens"] = decoding.min_new_tokens
             if decoding.temperature > 0:
-                torch.manual_seed(decoding.seed or 0)
+                torch.manual_seed(request_seed(decoding.seed or 0, prompts[batch[0]]))
                 gen_kwargs.update(do_sample=True, temperature=decoding.temperature, top_p=1.0, top_k=0)
             else:
                 gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
@@ -163,6 +167,11 @@ class TransformersBackend(LLMBackend):
                 torch.cuda.empty_cache()
         except ImportError:  # pragma: no cover
             pass
+
+
+def request_seed(seed: int, prompt: str) -> int:
+    digest = hashlib.sha256(f"{seed}\0{prompt}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") % (2**63)
 
 
 def load_adapter(model, adapter: str):

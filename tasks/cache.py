@@ -1,0 +1,39 @@
+"""The cache policy of shard tasks: reuse a finished shard across *new* flow runs, never across code changes.
+
+Key = hash(run id, language, shard index, the shard's sentence ids, eat-ner version, task source). Prefect's
+default policy adds the flow-run id, which would make a fresh ``prefect deployment run`` after a crash recompute
+everything; this one leaves it out. The run id itself is derived from the full evaluation config, so a change of
+model, prompts directory, rounds or data gives new keys.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from prefect.cache_policies import CachePolicy
+
+from eat_core.hashing import content_hash
+
+
+def code_version() -> str:
+    try:
+        return metadata.version("eat-ner")
+    except metadata.PackageNotFoundError:  # running from a checkout without install
+        return "dev"
+
+
+@dataclass
+class ShardCachePolicy(CachePolicy):
+    def compute_key(self, task_ctx: Any, inputs: dict[str, Any], flow_parameters: dict[str, Any],
+                    **kwargs: Any) -> str | None:
+        try:
+            source = inspect.getsource(task_ctx.task.fn)
+        except (OSError, TypeError, AttributeError):
+            source = ""
+        return "shard-" + content_hash({
+            "run_id": inputs.get("run_id"), "lang": inputs.get("lang"), "index": inputs.get("index"),
+            "sentences": inputs.get("sentence_ids"), "version": code_version(), "source": source,
+        })

@@ -1,0 +1,45 @@
+"""Thin Prefect tasks over ``eat_core.evaluate``: one core call each."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from eat_core.config import RunConfig
+from eat_core.evaluate import finish_run, load_language, plan_shards, run_shard, shards_of, start_run
+from eat_core.store import Store
+from tasks.cache import ShardCachePolicy
+from tasks.storage import DuckDBKeyStorage
+
+
+@task(name="plan_shards")
+def plan_shards_task(cfg: RunConfig, db: str, run_id: str) -> list[dict]:
+    """Register the run and list its shards with their sentence ids (the ids feed the cache key)."""
+    start_run(Store(db), run_id, cfg)
+    plan = []
+    for lang, index, _ in plan_shards(cfg):
+        shard = shards_of(load_language(cfg, lang), cfg.shard_size)[index]
+        plan.append({"lang": lang, "index": index, "sentence_ids": [s.id for s in shard]})
+    return plan
+
+
+def shard_task(db: str, retries: int, retry_delay_s: float):
+    """The shard task, configured per run: retries, and the cache records kept in the run's DuckDB file."""
+    return run_shard_task.with_options(
+        retries=retries, retry_delay_seconds=retry_delay_s,
+        cache_policy=ShardCachePolicy().configure(key_storage=DuckDBKeyStorage(db_path=db)),
+    )
+
+
+@task(name="run_shard", tags=["llm"], persist_result=True, task_run_name="{lang}-shard-{index}")
+def run_shard_task(cfg: RunConfig, db: str, run_id: str, lang: str, index: int, sentence_ids: list[str]) -> dict:
+    """Translate, tag and align one shard; DuckDB holds its predictions, this returns a small summary."""
+    from prefect.logging import get_run_logger
+
+    logger = get_run_logger()
+    return run_shard(cfg, db, run_id, lang, index, progress=logger.info)
+
+
+@task(name="score_run")
+def score_run_task(cfg: RunConfig, db: str, run_id: str, failed: bool) -> dict:
+    """Per-language metrics from the stored predictions, and the run's final status."""
+    return finish_run(Store(db), run_id, cfg, failed)

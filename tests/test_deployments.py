@@ -1,0 +1,141 @@
+"""Deployments end to end on a real Prefect server and process worker on 127.0.0.1.
+
+One server per test module (its start takes 15-25 s): create the work pool, `prefect deploy --all` from the repo's
+prefect.yaml, `prefect deployment run eat/full-eval`, a worker. Then the crash: SIGKILL the worker and its flow-run
+process in the middle of a run, start a new worker, run again, and check that the results equal an uninterrupted
+run's and that no shard finished before the crash was recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import REPO
+
+from eat_core.store import Store
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def prefect_env(tmp_path_factory):
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PREFECT_API_URL=f"http://127.0.0.1:{port}/api", EAT_CHECKOUT=str(REPO), HF_HUB_OFFLINE="1",
+               EAT_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "eat-cache"), PYTHONUNBUFFERED="1")
+    log = open(home / "server.log", "w")  # noqa: SIM115 - closed at teardown
+    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            pytest.fail("Prefect server did not start: " + (home / "server.log").read_text()[-2000:])
+        time.sleep(0.5)
+    try:
+        prefect(env, "work-pool", "create", "eat-pool", "--type", "process")
+        prefect(env, "--no-prompt", "deploy", "--all")
+        yield env
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+        log.close()
+
+
+def prefect(env, *args, timeout=180):
+    out = subprocess.run([str(BIN / "prefect"), *args], env=env, cwd=REPO, capture_output=True, text=True,
+                         timeout=timeout)
+    assert out.returncode == 0, f"prefect {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout
+
+
+def run_deployment(env, request: dict) -> None:
+    prefect(env, "deployment", "run", "eat/full-eval", "--param", f"request={json.dumps(request)}",
+            "--param", "retry_delay_s=0")
+
+
+def worker(env, *extra) -> subprocess.Popen:
+    return subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "eat-pool", *extra], env=env,
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def shards(db: Path) -> dict[tuple[str, int], tuple]:
+    if not db.exists():
+        return {}
+    rows = Store(db, lock_timeout_s=30).query(
+        "SELECT lang, shard_index, status, attempts, cache_hits, cache_misses, seconds FROM shards")
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+def predictions(db: Path) -> list[tuple]:
+    return Store(db).query("SELECT sentence_id, pred, english, roundtrip FROM predictions ORDER BY sentence_id")
+
+
+REQUEST = {"profile": "smoke", "languages": ["zh", "ja", "ko", "ar"], "limit": 8, "shard_size": 2}
+
+
+def test_deployment_run_then_crash_and_resume(prefect_env, tmp_path):
+    # 1. an uninterrupted run through the deployment
+    reference = tmp_path / "reference.duckdb"
+    run_deployment(prefect_env, {**REQUEST, "db": str(reference)})
+    assert worker(prefect_env, "--run-once").wait(timeout=300) == 0
+    done = shards(reference)
+    assert len(done) == 16 and {v[0] for v in done.values()} == {"done"}
+    tables = Store(reference).query("SELECT count(*) FROM metrics WHERE metric = 'token_f1'")
+    assert tables == [(4,)]
+
+    # 2. the same run on a fresh file, killed in the middle (results are queried read-only while it runs)
+    crashed = tmp_path / "crashed.duckdb"
+    run_deployment(prefect_env, {**REQUEST, "db": str(crashed)})
+    proc = worker(prefect_env)
+    deadline = time.monotonic() + 240
+    while True:
+        state = shards(crashed)
+        finished = sum(v[0] == "done" for v in state.values())
+        if 3 <= finished < 16:
+            break
+        assert finished < 16, "the run finished before it could be interrupted"
+        assert time.monotonic() < deadline, "no shard finished in time"
+        time.sleep(0.2)
+    family = [proc, *psutil.Process(proc.pid).children(recursive=True)]
+    for p in family:
+        p.kill() if isinstance(p, psutil.Process) else os.kill(p.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(1)
+    before = {k: v for k, v in shards(crashed).items() if v[0] == "done"}
+    assert 3 <= len(before) < 16
+    time.sleep(2)
+    assert {k: v for k, v in shards(crashed).items() if v[0] == "done"} == before, "a killed process kept writing"
+
+    # 3. resume: a new deployment run with the same parameters, a new worker
+    run_deployment(prefect_env, {**REQUEST, "db": str(crashed)})
+    assert worker(prefect_env, "--run-once").wait(timeout=300) == 0
+    after = shards(crashed)
+    assert {v[0] for v in after.values()} == {"done"} and len(after) == 16
+    for key, row in before.items():  # finished shards were not recomputed: same attempts, misses, timing
+        assert after[key] == row, key
+    assert predictions(crashed) == predictions(reference)
