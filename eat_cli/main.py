@@ -123,9 +123,15 @@ def resume(run_id: str = typer.Argument(..., help="run id to resume"),
 
 
 @app.command()
-def report(run_id: str = typer.Argument(...)) -> None:
-    """Write a Markdown report (EAT Table 4 layout) and an F1/BLEU/L_e plot for a run."""
-    not_yet(6, "eat report")
+@friendly
+def report(run_id: str = typer.Argument(None, help="run id (default: the latest run)"),
+           db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
+           out: Path = typer.Option(Path("reports"), help="directory for RUN.md and RUN.png")) -> None:
+    """Write a Markdown report (EAT Table 4 layout) and an F1/BLEU/L_e plot (EAT Figure 3) for a run."""
+    from eat_core.report import write_report
+
+    md, png = write_report(db, run_id, out)
+    typer.echo(f"wrote {md} and {png}")
 
 
 @app.command("train-extractor")

@@ -62,3 +62,91 @@ def results_table(db: str | Path, run_id: str | None = None) -> str:
                      f"{_fmt(r['entropy_loss'], '.3f'):>6} {r['sentences']:>5} {r['shards']:>7} {hit:>5} "
                      f"{_fmt(r['s_per_sentence'], '.3f'):>7}  {fails}")
     return "\n".join(lines)
+
+
+PAPER_TABLE4 = {
+    "EAT w/o FT (paper)": {"ar": 66.53, "hi": 76.26, "hy": 65.62, "ja": 45.43, "ka": 71.63, "ko": 66.03, "ru": 71.45,
+                           "zh": 60.12},
+    "EAT (paper)": {"ar": 67.29, "hi": 75.46, "hy": 68.02, "ja": 52.26, "ka": 73.68, "ko": 65.23, "ru": 63.25,
+                    "zh": 61.27},
+    "DenKD (paper)": {"ar": 60.01, "hi": 69.76, "hy": 65.20, "ja": 37.90, "ka": 69.30, "ko": 62.51, "ru": 69.35,
+                      "zh": 55.62},
+}
+"""Token-level F1 from EAT Table 4, for comparison rows in reports (test split, paper's protocol)."""
+
+
+def markdown_report(db: str | Path, run_id: str | None = None) -> tuple[str, list[dict]]:
+    """A Markdown report: token F1 per language in the layout of EAT Table 4, then every metric per language."""
+    run_id, rows = results_rows(db, run_id)
+    store = Store(db)
+    config_rows = store.query("SELECT profile, config FROM runs WHERE run_id = ?", [run_id])
+    profile, config = (config_rows[0][0], json.loads(config_rows[0][1])) if config_rows else ("?", {})
+    langs = [r["lang"] for r in rows]
+    header = "| Method | " + " | ".join(lang.upper() for lang in langs) + " | Avg. |"
+    rule = "|---|" + "---|" * (len(langs) + 1)
+
+    def row(name: str, values: list) -> str:
+        shown = [v for v in values if v is not None]
+        avg = sum(shown) / len(shown) if shown and len(shown) == len(values) else None
+        return f"| {name} | " + " | ".join(_fmt(v) for v in values) + f" | {_fmt(avg)} |"
+
+    llm, ext, data = config.get("llm", {}), config.get("extractor", {}), config.get("data", {})
+    lines = [f"# EAT evaluation report: run `{run_id}`", "",
+             f"Profile `{profile}`; LLM `{llm.get('model', '?')}` (adapter `{llm.get('adapter')}`); extractor "
+             f"`{ext.get('name')}` `{ext.get('model')}`; data `{data.get('source')}` split `{data.get('split')}`.", "",
+             "## Token-level F1 (EAT Table 4 layout)", "", header, rule,
+             row(f"this run ({profile})", [r["token_f1"] for r in rows])]
+    for name, values in PAPER_TABLE4.items():
+        lines.append(row(name, [values.get(lang) for lang in langs]))
+    lines += ["", "Paper rows are on WikiANN test with the paper's protocol; compare only runs on the same split.", "",
+              "## All metrics", "", "| lang | token F1 | entity F1 | BLEU | L_e | sentences | shards | cache hit | "
+              "s/sentence | failures |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        hit = None if r["cache_hit_rate"] is None else 100 * r["cache_hit_rate"]
+        fails = ", ".join(f"{k}={v}" for k, v in r["failures"].items()) or "-"
+        lines.append(f"| {r['lang']} | {_fmt(r['token_f1'])} | {_fmt(r['entity_f1'])} | {_fmt(r['bleu'])} | "
+                     f"{_fmt(r['entropy_loss'], '.3f')} | {r['sentences']} | {r['shards']} | {_fmt(hit, '.0f')}% | "
+                     f"{_fmt(r['s_per_sentence'], '.3f')} | {fails} |")
+    signatures = store.query("SELECT DISTINCT metric, signature FROM metrics WHERE run_id = ? ORDER BY metric",
+                             [run_id])
+    lines += ["", "## Metric signatures", ""] + [f"- `{m}`: `{s}`" for m, s in signatures]
+    return "\n".join(lines) + "\n", rows
+
+
+def plot_report(rows: list[dict], path: str | Path, title: str) -> Path:
+    """F1 against BLEU and entropy loss per language (EAT Figure 3: BLEU and L_e rescaled to F1's range)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    langs = [r["lang"].upper() for r in rows]
+    x = range(len(langs))
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(langs)), 3.6), dpi=120)
+    series = [("token F1", [r["token_f1"] for r in rows], "o-"),
+              ("BLEU x 5", [None if r["bleu"] is None else 5 * r["bleu"] for r in rows], "s--"),
+              ("L_e x 100", [None if r["entropy_loss"] is None else 100 * r["entropy_loss"] for r in rows], "^:")]
+    for label, values, style in series:
+        ax.plot(list(x), [float("nan") if v is None else v for v in values], style, label=label)
+    ax.set_xticks(list(x), langs)
+    ax.set_ylabel("score")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_report(db: str | Path, run_id: str | None, out_dir: str | Path) -> tuple[Path, Path]:
+    text, rows = markdown_report(db, run_id)
+    run = run_id or latest_run(Store(db))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    png = plot_report(rows, out / f"{run}.png", f"run {run}: F1 vs BLEU and L_e")
+    md = out / f"{run}.md"
+    md.write_text(text + f"\n![F1, BLEU and L_e per language]({png.name})\n", encoding="utf-8")
+    return md, png

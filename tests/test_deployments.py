@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -73,9 +75,11 @@ def prefect(env, *args, timeout=180):
     return out.stdout
 
 
-def run_deployment(env, request: dict) -> None:
-    prefect(env, "deployment", "run", "eat/full-eval", "--param", f"request={json.dumps(request)}",
-            "--param", "retry_delay_s=0")
+def run_deployment(env, request: dict, retries: int = 2) -> str:
+    """Start a run of eat/full-eval; returns its flow-run id."""
+    out = prefect(env, "deployment", "run", "eat/full-eval", "--param", f"request={json.dumps(request)}",
+                  "--param", "retry_delay_s=0", "--param", f"retries={retries}")
+    return re.search(r"flow-run/([0-9a-f-]{36})", out).group(1)
 
 
 def worker(env, *extra) -> subprocess.Popen:
@@ -113,14 +117,20 @@ def test_deployment_run_then_crash_and_resume(prefect_env, tmp_path):
     run_deployment(prefect_env, {**REQUEST, "db": str(crashed)})
     proc = worker(prefect_env)
     deadline = time.monotonic() + 240
+    read_while_running = None
     while True:
         state = shards(crashed)
+        if state and read_while_running is None:  # a user's `eat results` in another process, mid-run
+            read_while_running = subprocess.run([sys.executable, "-m", "eat_cli", "results", "--db", str(crashed)],
+                                                env=prefect_env, capture_output=True, text=True, timeout=120)
         finished = sum(v[0] == "done" for v in state.values())
         if 3 <= finished < 16:
             break
         assert finished < 16, "the run finished before it could be interrupted"
         assert time.monotonic() < deadline, "no shard finished in time"
         time.sleep(0.2)
+    assert read_while_running.returncode == 0, read_while_running.stderr
+    assert "tokF1" in read_while_running.stdout and re.search(r"^(zh|ja|ko|ar) ", read_while_running.stdout, re.M)
     family = [proc, *psutil.Process(proc.pid).children(recursive=True)]
     for p in family:
         p.kill() if isinstance(p, psutil.Process) else os.kill(p.pid, signal.SIGKILL)
@@ -139,3 +149,32 @@ def test_deployment_run_then_crash_and_resume(prefect_env, tmp_path):
     for key, row in before.items():  # finished shards were not recomputed: same attempts, misses, timing
         assert after[key] == row, key
     assert predictions(crashed) == predictions(reference)
+
+
+def flow_run_state(env, flow_run_id: str) -> tuple[str, str]:
+    """(state type, state message) from the server's REST API."""
+    import httpx
+
+    state = httpx.get(f"{env['PREFECT_API_URL']}/flow_runs/{flow_run_id}", timeout=30).json()["state"]
+    return state["type"], state.get("message") or ""
+
+
+def test_failed_shards_fail_the_flow_by_name_and_flow_run_retry_resumes(prefect_env, tmp_path, tiny_t5):
+    db = tmp_path / "failing.duckdb"
+    model = tmp_path / "extractor"  # does not exist yet: every shard fails to load it
+    request = {"profile": "smoke", "languages": ["zh"], "limit": 4, "shard_size": 2, "db": str(db),
+               "extractor": "t5", "extractor_model": str(model)}
+    flow_run_id = run_deployment(prefect_env, request, retries=1)
+    worker(prefect_env, "--run-once").wait(timeout=300)
+    state, message = flow_run_state(prefect_env, flow_run_id)
+    assert state == "FAILED"
+    assert "failed after retries: zh/0, zh/1" in message
+    rows = Store(db).query("SELECT shard_index, status, attempts, last_error FROM shards ORDER BY shard_index")
+    assert [(r[0], r[1], r[2]) for r in rows] == [(0, "failed", 2), (1, "failed", 2)]
+    assert "extractor" in rows[0][3]
+
+    shutil.copytree(tiny_t5, model)  # fix the cause, then retry the same flow run
+    prefect(prefect_env, "flow-run", "retry", flow_run_id)
+    assert worker(prefect_env, "--run-once").wait(timeout=300) == 0
+    assert flow_run_state(prefect_env, flow_run_id)[0] == "COMPLETED"
+    assert Store(db).query("SELECT status, attempts FROM shards ORDER BY shard_index") == [("done", 3), ("done", 3)]
