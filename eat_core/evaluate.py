@@ -225,7 +225,19 @@ def start_run(store: Store, run_id: str, cfg: RunConfig) -> None:
 
 
 def finish_run(store: Store, run_id: str, cfg: RunConfig, failed: bool) -> dict[str, dict[str, float]]:
-    scores = {lang: score_run(store, run_id, lang, cfg.token_f1_protocol) for lang in cfg.data.languages}
+    """Score every language whose shards changed since its metrics were written; mark the run done or failed."""
+    stale = set(store.query(
+        "SELECT s.lang FROM shards s LEFT JOIN (SELECT lang, min(created_at) AS scored FROM metrics "
+        "WHERE run_id = ? GROUP BY lang) m USING (lang) WHERE s.run_id = ? "
+        "GROUP BY s.lang, m.scored HAVING m.scored IS NULL OR max(s.updated_at) >= m.scored", [run_id, run_id]))
+    stale_langs = {lang for (lang,) in stale}
+    scores = {}
+    for lang in cfg.data.languages:
+        if lang in stale_langs:
+            scores[lang] = score_run(store, run_id, lang, cfg.token_f1_protocol)
+        else:
+            rows = store.query("SELECT metric, value FROM metrics WHERE run_id = ? AND lang = ?", [run_id, lang])
+            scores[lang] = dict(rows)
     store.finish_run(run_id, "failed" if failed else "done")
     return scores
 

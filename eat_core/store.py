@@ -206,9 +206,18 @@ class Store:
         return version
 
     def migrate(self) -> int:
-        """Bring the file to ``SCHEMA_VERSION``; each migration commits atomically with its version bump."""
+        """Bring the file to ``SCHEMA_VERSION``; each migration commits atomically with its version bump.
+
+        Checked once per file per process (a file that disappears is checked again when it comes back).
+        """
+        key = str(self.path.resolve())
+        if key in _MIGRATED and self.path.exists():
+            self._migrated = True
+            return SCHEMA_VERSION
         with _thread_lock(self.path):
-            return self._migrate()
+            version = self._migrate()
+        _MIGRATED.add(key)
+        return version
 
     def _migrate(self) -> int:
         con = self._open(read_only=False)
@@ -324,6 +333,7 @@ class Store:
             return con.execute(sql, list(params)).fetchall()
 
 
+_MIGRATED: set[str] = set()
 _THREAD_LOCKS: dict[str, threading.RLock] = {}
 _THREAD_LOCKS_GUARD = threading.Lock()
 

@@ -28,16 +28,28 @@ def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_dela
     plan = plan_shards_task(cfg, request.db, run_id)
     logger.info("run %s: %d shards over %s", run_id, len(plan), ", ".join(cfg.data.languages))
     shard = shard_task(request.db, retries, retry_delay_s)
-    futures = [shard.submit(cfg, request.db, run_id, p["lang"], p["index"], p["sentence_ids"]) for p in plan]
-    done, _ = wait(futures)
     tracker = ProgressTracker(sum(len(p["sentence_ids"]) for p in plan))
     failed = []
-    for p, future in zip(plan, futures, strict=True):
-        state = future.state
+
+    def record(p: dict, state) -> None:
         if state.is_completed():
-            logger.info(tracker.update(future.result()) + (" (cached)" if state.name == "Cached" else ""))
+            logger.info(tracker.update(state.result()) + (" (cached)" if state.name == "Cached" else ""))
         else:
             failed.append(f"{p['lang']}/{p['index']}")
+            logger.error("%s shard %s failed: %s", p["lang"], p["index"], state.message)
+
+    args = [(cfg, request.db, run_id, p["lang"], p["index"], p["sentence_ids"]) for p in plan]
+    if cfg.llm.backend == "transformers":
+        # One in-process model serves one shard at a time; running them in order in this thread avoids the
+        # contention of idle threads and reports progress as each shard ends.
+        for p, a in zip(plan, args, strict=True):
+            record(p, shard(*a, return_state=True))
+    else:
+        # A served model batches concurrent requests: submit every shard, then collect (a failure cancels nothing).
+        futures = [shard.submit(*a) for a in args]
+        wait(futures)
+        for p, future in zip(plan, futures, strict=True):
+            record(p, future.state)
     scores = score_run_task(cfg, request.db, run_id, bool(failed))
     if failed:
         raise ShardsFailed(f"run {run_id}: {len(failed)} shard(s) failed after retries: {', '.join(failed)}; "

@@ -1,0 +1,109 @@
+"""Prefect's cost over a direct eat_core loop, and the cost of a fully cached re-run.
+
+The same smoke evaluation (8 languages of the bundled sample, tiny local models) runs three times:
+
+1. directly through ``eat_core.evaluate.evaluate`` on a fresh DuckDB file;
+2. through the ``full_eval`` flow on another fresh file (LLM cache cold too, so both do the same work);
+3. through ``full_eval`` again on that file: every shard is a Prefect cache hit read from DuckDB.
+
+A Prefect server is started first (its 15-25 s start is a one-off per machine, not per run) unless
+PREFECT_API_URL is already set. Last line: ``overhead=<flow/direct> cached_rerun=<rerun/flow>``.
+
+    python benchmarks/orchestration.py [--languages ar,hi,...] [--limit 8] [--shard-size 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def start_server() -> subprocess.Popen | None:
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = tempfile.mkdtemp(prefix="prefect-bench-")
+    env = dict(os.environ, PREFECT_HOME=home, PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
+                             str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    for _ in range(240):
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    os.environ.update(PREFECT_API_URL=url, PREFECT_HOME=home, PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    return proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--languages", default="ar,hi,hy,ja,ka,ko,ru,zh")
+    parser.add_argument("--limit", type=int, default=8)
+    parser.add_argument("--shard-size", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3, help="alternating repeats; the minimum of each is kept")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    server = start_server()
+    try:
+        import logging
+
+        from eat_core.config import EvalRequest
+        from eat_core.evaluate import evaluate
+        from flows.full_eval import full_eval
+
+        logging.getLogger("prefect").setLevel(logging.WARNING)
+        work = Path(tempfile.mkdtemp(prefix="eat-bench-"))
+        request = EvalRequest(profile="smoke", languages=tuple(args.languages.split(",")), limit=args.limit,
+                              shard_size=args.shard_size)
+        cfg = request.resolve()
+        evaluate(cfg.with_overrides(**{"data.languages": ("zh",), "data.limit": 2}), work / "warmup.duckdb")
+
+        from eat_core.store import Store
+
+        directs, flows, reruns, inside = [], [], [], []
+        for k in range(args.repeat):  # alternate the two paths; fresh files (and LLM caches) every time
+            t0 = time.perf_counter()
+            evaluate(cfg, work / f"direct{k}.duckdb")
+            directs.append(time.perf_counter() - t0)
+            flow_request = request.model_copy(update={"db": str(work / f"flow{k}.duckdb")})
+            t0 = time.perf_counter()
+            full_eval(flow_request)
+            flows.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            full_eval(flow_request)
+            reruns.append(time.perf_counter() - t0)
+            inside.append([Store(work / f"{name}{k}.duckdb").query("SELECT sum(seconds) FROM shards")[0][0]
+                           for name in ("direct", "flow")])
+            print(f"repeat {k}: direct {directs[-1]:.2f} s, flow {flows[-1]:.2f} s, cached re-run {reruns[-1]:.2f} s;"
+                  f" time inside shards: direct {inside[-1][0]:.2f} s, flow {inside[-1][1]:.2f} s", flush=True)
+        n = len(cfg.data.languages) * args.limit
+        direct, flow, rerun = min(directs), min(flows), min(reruns)
+        print(f"sentences={n} shards={-(-args.limit // args.shard_size) * len(cfg.data.languages)} "
+              f"repeats={args.repeat} (minimum of each)")
+        print(f"direct loop:      {direct:7.2f} s")
+        print(f"full_eval flow:   {flow:7.2f} s")
+        print(f"cached re-run:    {rerun:7.2f} s")
+        print(f"overhead={flow / direct:.3f} cached_rerun={rerun / flow:.3f}")
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
