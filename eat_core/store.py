@@ -163,7 +163,10 @@ class Store:
         transactions never conflict; other processes are kept apart by DuckDB's file lock (see ``_open``).
         """
         if not read_only and not self._migrated:
-            self.migrate()
+            if str(self.path.resolve()) in _MIGRATED and self.path.exists():
+                self._migrated = True  # the version is still checked on the connection below
+            else:
+                self.migrate()
         with _thread_lock(self.path), self._connect(read_only) as con:
             yield con
 
@@ -175,6 +178,7 @@ class Store:
                 self._check_version(con)
                 yield con
             else:
+                self._check_version(con)
                 con.execute("BEGIN TRANSACTION")
                 try:
                     yield con
@@ -212,6 +216,8 @@ class Store:
         """
         key = str(self.path.resolve())
         if key in _MIGRATED and self.path.exists():
+            with _thread_lock(self.path), self._connect(read_only=True) as con:
+                self._check_version(con)
             self._migrated = True
             return SCHEMA_VERSION
         with _thread_lock(self.path):
