@@ -92,10 +92,11 @@ def main() -> None:
                            for name in ("direct", "flow")])
             print(f"repeat {k}: direct {directs[-1]:.2f} s, flow {flows[-1]:.2f} s, cached re-run {reruns[-1]:.2f} s;"
                   f" time inside shards: direct {inside[-1][0]:.2f} s, flow {inside[-1][1]:.2f} s", flush=True)
-        n = len(cfg.data.languages) * args.limit
+        from eat_core.evaluate import plan_shards
+
+        plan = plan_shards(cfg)
         direct, flow, rerun = min(directs), min(flows), min(reruns)
-        print(f"sentences={n} shards={-(-args.limit // args.shard_size) * len(cfg.data.languages)} "
-              f"repeats={args.repeat} (minimum of each)")
+        print(f"sentences={sum(n for _, _, n in plan)} shards={len(plan)} repeats={args.repeat} (minimum of each)")
         print(f"direct loop:      {direct:7.2f} s")
         print(f"full_eval flow:   {flow:7.2f} s")
         print(f"cached re-run:    {rerun:7.2f} s")
