@@ -39,11 +39,6 @@ def friendly(func):
     return wrapper
 
 
-def not_yet(issue: int, what: str) -> None:
-    typer.secho(f"{what} is not implemented yet (tracked in issue {issue}).", fg=typer.colors.YELLOW, err=True)
-    raise typer.Exit(3)
-
-
 @app.command()
 @friendly
 def run(
@@ -172,27 +167,142 @@ def train_extractor(
 
 
 @app.command()
-def finetune() -> None:
-    """QLoRA fine-tune the LLM on an EACL ShareGPT export (EAT §3.3)."""
-    not_yet(5, "eat finetune")
+@friendly
+def finetune(
+    train: Path = typer.Option(..., help="ShareGPT training file (from `eat eacl build`)"),
+    output: Path = typer.Option(..., help="output directory; the adapter goes to OUTPUT/adapter"),
+    valid: Path = typer.Option(None, help="ShareGPT validation file (loss reported per epoch)"),
+    base_model: str = typer.Option("Qwen/Qwen2.5-14B-Instruct", help="chat model id or path (tiny:qwen2 for a test)"),
+    four_bit: bool = typer.Option(True, "--4bit/--no-4bit", help="QLoRA: NF4 4-bit base with double quantisation"),
+    lora_r: int = typer.Option(64, help="LoRA rank (EAT §4.2: 64)"),
+    lora_alpha: int = typer.Option(16, help="LoRA alpha (EAT §4.2: 16)"),
+    learning_rate: float = typer.Option(1e-4, help="EAT §4.2: 1e-4"),
+    epochs: float = typer.Option(5, help="EAT §4.2: 5"),
+    max_steps: int = typer.Option(-1, help="stop after this many optimiser steps"),
+    batch_size: int = typer.Option(4),
+    gradient_accumulation: int = typer.Option(4),
+    max_length: int = typer.Option(512, help="longer conversations are skipped and counted"),
+    limit: int = typer.Option(None, help="use only the first N conversations of each file"),
+    seed: int = typer.Option(42),
+) -> None:
+    """QLoRA fine-tune the LLM on an EACL ShareGPT export (EAT §3.3); writes a PEFT adapter and its manifest."""
+    from eat_core.finetune import FinetuneConfig
+    from eat_core.finetune import finetune as run_finetune
+
+    cfg = FinetuneConfig(base_model=base_model, train_file=str(train), valid_file=str(valid) if valid else None,
+                         output_dir=str(output), load_in_4bit=four_bit, lora_r=lora_r, lora_alpha=lora_alpha,
+                         learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
+                         gradient_accumulation=gradient_accumulation, max_length=max_length, limit=limit, seed=seed)
+    manifest = run_finetune(cfg, progress=lambda msg: typer.echo(msg, err=True))
+    evals = ", ".join(f"epoch {e['epoch']:.0f}: {e['eval_loss']:.4f}" for e in manifest["eval_loss_per_epoch"])
+    typer.echo(f"adapter={output / 'adapter'} train_loss={manifest['train_loss']:.4f}"
+               + (f" eval_loss=[{evals}]" if evals else ""))
+
+
+def _entities(entities: Path | None, conll: Path | None, official: Path | None) -> list[str]:
+    from eat_core.errors import ConfigError
+
+    found: list[str] = []
+    if entities:
+        if not entities.is_file():
+            raise ConfigError(f"{entities}: entity list not found")
+        found += [line.strip() for line in entities.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if conll:
+        from eat_core.data.conll2003 import entity_strings, read_conll2003
+
+        found += entity_strings(read_conll2003(conll)[0])
+    if official:
+        from eat_core.data.eacl_files import read_eacl_dir
+
+        found += [p.eng_entity for pairs in read_eacl_dir(official).values() for p in pairs]
+    if not found:
+        raise ConfigError("no English entities: pass --entities FILE, --conll FILE or --official DIR")
+    return list(dict.fromkeys(found))
 
 
 @eacl_app.command("harvest")
-def eacl_harvest() -> None:
-    """Harvest target-language titles and first sentences from Wikipedia interlanguage links."""
-    not_yet(5, "eat eacl harvest")
+@friendly
+def eacl_harvest(
+    languages: str = typer.Option(..., help="target languages, e.g. zh,ja,ko,ru"),
+    db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file (pages are stored here)"),
+    entities: Path = typer.Option(None, help="plain list of English entities, one per line"),
+    conll: Path = typer.Option(None, help="CoNLL-2003 English file: every entity in it (EAT §3.2: train, 8,082)"),
+    official: Path = typer.Option(None, help="directory of official corpus_<lang>.json files (their eng_entity)"),
+    user_agent: str = typer.Option(..., help="descriptive User-Agent with contact, as Wikimedia asks"),
+    endpoint: str = typer.Option(None, help="MediaWiki server to use instead of <lang>.wikipedia.org "
+                                             "(requests go to ENDPOINT/<lang>/w/api.php)"),
+    rate: float = typer.Option(5.0, help="at most this many requests per second"),
+    max_retries: int = typer.Option(3, help="retries on 429/5xx/timeouts (Retry-After honoured)"),
+    max_age_days: float = typer.Option(30, help="re-fetch stored pages older than this"),
+    max_seconds: float = typer.Option(None, help="stop after this many seconds (resume later)"),
+    limit: int = typer.Option(None, help="only the first N entities"),
+) -> None:
+    """Harvest target-language titles and summaries from Wikipedia interlanguage links into DuckDB."""
+    from eat_core.eacl.harvest import Harvester
+    from eat_core.store import Store
+
+    names = _entities(entities, conll, official)[:limit]
+    harvester = Harvester(Store(db), languages.split(","), user_agent=user_agent, rate_per_s=rate,
+                          max_retries=max_retries, max_age_days=max_age_days, max_seconds=max_seconds,
+                          endpoint=endpoint, progress=lambda msg: typer.echo(msg, err=True))
+    report = harvester.harvest(names)
+    typer.echo(f"entities={report.entities} fetched={report.fetched_pages} reused={report.reused_pages} "
+               f"requests={report.requests} seconds={report.seconds:.1f}")
+    for key, n in sorted(report.statuses.items()):
+        typer.echo(f"  {key}={n}")
+    if report.stopped_early:
+        typer.echo(f"stopped early: {report.stopped_early}; run the same command again to continue")
 
 
 @eacl_app.command("build")
-def eacl_build() -> None:
-    """Filter harvested pairs and export ShareGPT train/valid files."""
-    not_yet(5, "eat eacl build")
+@friendly
+def eacl_build(
+    out: Path = typer.Option(..., help="directory for eacl_<lang>_{train,valid}.json and dataset_info.json"),
+    languages: str = typer.Option(None, help="languages to build (default: all found)"),
+    db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace with harvested pages"),
+    official: Path = typer.Option(None, help="build from official corpus_<lang>.json files instead of the harvest"),
+    seed: int = typer.Option(42, help="seed of the 90/10 split"),
+    valid_ratio: float = typer.Option(0.1, help="validation share (EAT §4.2: 0.1)"),
+) -> None:
+    """Filter pairs (u must appear in v1), store them with drop reasons, export ShareGPT train/valid per language."""
+    from eat_core.data.eacl_files import read_eacl_dir
+    from eat_core.eacl.corpus import export_sharegpt, judge_pairs, stats_table, store_pairs
+    from eat_core.eacl.harvest import harvested_pairs
+    from eat_core.store import Store
+
+    store = Store(db)
+    wanted = languages.split(",") if languages else None
+    if official:
+        source = "official"
+        raw = [p for pairs in read_eacl_dir(official).values() for p in pairs]
+    else:
+        source = "harvest"
+        found = [r[0] for r in store.query("SELECT DISTINCT lang FROM eacl_pages WHERE lang <> 'en'")]
+        raw = harvested_pairs(store, wanted or found)
+    judged = [j for j in judge_pairs(raw, source) if wanted is None or j.lang in wanted]
+    store_pairs(store, judged)
+    for lang in sorted({j.lang for j in judged}):
+        files = export_sharegpt([j for j in judged if j.lang == lang], out, name=f"eacl_{lang}", seed=seed,
+                                valid_ratio=valid_ratio)
+        typer.echo(f"{lang}: {files['train']} {files['valid']}")
+    typer.echo(stats_table(judged))
 
 
 @eacl_app.command("stats")
-def eacl_stats() -> None:
-    """Per-language kept/dropped counts of an EACL corpus beside EAT Table 2."""
-    not_yet(5, "eat eacl stats")
+@friendly
+def eacl_stats(
+    directory: Path = typer.Argument(..., help="directory of corpus_<lang>.json files (e.g. the official ones)"),
+    samples: int = typer.Option(3, help="kept pairs per language that plain matching would have lost"),
+) -> None:
+    """Per-language kept/dropped counts beside EAT Table 2, drops by reason, and what normalisation recovers."""
+    from eat_core.data.eacl_files import read_eacl_dir
+    from eat_core.eacl.corpus import judge_pairs, recovered_samples, stats_table
+
+    judged = [j for pairs in read_eacl_dir(directory).values() for j in judge_pairs(pairs, "official")]
+    typer.echo(stats_table(judged))
+    typer.echo("\nkept by normalisation, lost by plain containment (u in v1):")
+    for j in recovered_samples(judged, samples):
+        typer.echo(f"  {j.lang} u={j.tgt_entity!r} v1={j.first_sentence[:90]!r}")
 
 
 @data_app.command("check")

@@ -178,3 +178,28 @@ def test_failed_shards_fail_the_flow_by_name_and_flow_run_retry_resumes(prefect_
     assert worker(prefect_env, "--run-once").wait(timeout=300) == 0
     assert flow_run_state(prefect_env, flow_run_id)[0] == "COMPLETED"
     assert Store(db).query("SELECT status, attempts FROM shards ORDER BY shard_index") == [("done", 3), ("done", 3)]
+
+
+def test_eacl_refresh_deployment_is_scheduled_and_harvests_through_a_worker(prefect_env, tmp_path):
+    import httpx
+    from mediawiki_server import MediaWikiServer
+    from test_eacl import WIKI
+
+    api = prefect_env["PREFECT_API_URL"]
+    deployment = httpx.get(f"{api}/deployments/name/eacl/refresh", timeout=30).json()
+    crons = [s["schedule"]["cron"] for s in deployment["schedules"]]
+    assert crons == ["0 3 * * 0"]
+    entities = tmp_path / "entities.txt"
+    entities.write_text("EU\nParis\nMercury\n", encoding="utf-8")
+    db = tmp_path / "eacl.duckdb"
+    with MediaWikiServer(WIKI) as server:
+        params = {"db": str(db), "languages": ["zh", "ru"], "entities_file": str(entities),
+                  "user_agent": "eat-ner-tests/0.1 (tests@example.org)", "endpoint": server.endpoint,
+                  "out_dir": str(tmp_path / "eacl"), "official_dir": None}
+        out = prefect(prefect_env, "deployment", "run", "eacl/refresh", "--params", json.dumps(params))
+        flow_run_id = re.search(r"flow-run/([0-9a-f-]{36})", out).group(1)
+        assert worker(prefect_env, "--run-once").wait(timeout=300) == 0
+    assert flow_run_state(prefect_env, flow_run_id)[0] == "COMPLETED"
+    kept = Store(db).query("SELECT lang, tgt_entity FROM eacl_pairs WHERE kept ORDER BY lang, tgt_entity")
+    assert kept == [("ru", "Европейский союз"), ("zh", "巴黎"), ("zh", "欧洲联盟")]
+    assert (tmp_path / "eacl" / "eacl_zh_train.json").is_file()

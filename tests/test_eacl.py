@@ -201,3 +201,29 @@ def test_split_is_deterministic_and_export_loads_in_llama_factory_format(tmp_pat
     info = json.loads(files["dataset_info"].read_text())
     assert info["eacl_zh_train"]["formatting"] == "sharegpt"
     assert info["eacl_zh_valid"]["columns"]["messages"] == "conversations"
+
+
+def test_cli_harvest_then_build(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    entities = tmp_path / "entities.txt"
+    entities.write_text("EU\nParis\n", encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    with MediaWikiServer(WIKI) as server:
+        out = subprocess.run([sys.executable, "-m", "eat_cli", "eacl", "harvest", "--languages", "zh,ru",
+                              "--entities", str(entities), "--db", str(db), "--endpoint", server.endpoint,
+                              "--user-agent", "eat-ner-tests/0.1 (tests@example.org)", "--rate", "100"],
+                             capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "entities=2 fetched=6" in out.stdout and "en:ok=2" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "eat_cli", "eacl", "build", "--db", str(db), "--out",
+                          str(tmp_path / "corpus")], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "zh kept=2 dropped=0" in out.stdout and "ru kept=1 dropped=1" in out.stdout
+    assert (tmp_path / "corpus" / "eacl_ru_train.json").is_file()
+    bad = subprocess.run([sys.executable, "-m", "eat_cli", "eacl", "harvest", "--languages", "zh", "--db", str(db),
+                          "--user-agent", "eat-ner-tests/0.1 (x@y.z)"], capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 2 and "no English entities" in bad.stderr

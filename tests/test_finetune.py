@@ -87,3 +87,18 @@ def test_loss_is_on_the_answer_only(tiny_qwen):
     assert tok.decode(answer).startswith("北京")
     assert row["labels"][0] == -100 and len(answer) < len(row["input_ids"]) // 2
     assert encode_chat(tok, messages, 8) is None  # too long: skipped rather than trained without an answer
+
+
+@needs_shared
+def test_cli_finetune(eacl_files, tiny_qwen, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    out = subprocess.run([sys.executable, "-m", "eat_cli", "finetune", "--train", str(eacl_files["train"]),
+                          "--valid", str(eacl_files["valid"]), "--output", str(tmp_path / "ft"), "--base-model",
+                          str(tiny_qwen), "--max-steps", "2", "--max-length", "1024", "--limit", "8"],
+                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "adapter=" in out.stdout and (tmp_path / "ft" / "adapter" / "adapter_config.json").is_file()
