@@ -21,7 +21,7 @@ from typing import Any
 
 from eat_core.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -100,6 +100,12 @@ MIGRATIONS: dict[int, list[str]] = {
             kept BOOLEAN NOT NULL,
             reason VARCHAR,
             PRIMARY KEY (source, lang, eng_entity, tgt_entity))""",
+    ],
+    2: [
+        """CREATE TABLE IF NOT EXISTS prefect_cache (
+            path VARCHAR PRIMARY KEY,
+            content BLOB NOT NULL,
+            written_at TIMESTAMP DEFAULT current_timestamp)""",
     ],
 }
 
@@ -375,19 +381,16 @@ def default_db_path() -> Path:
 
 
 def put_blob(store: Store, path: str, content: bytes) -> None:
-    """Key-value blobs (Prefect cache records) in the same workspace file."""
+    """Key-value blobs (Prefect cache records) in the same workspace file (table ``prefect_cache``)."""
     with store.connect() as con:
-        con.execute("CREATE TABLE IF NOT EXISTS prefect_cache (path VARCHAR PRIMARY KEY, content BLOB NOT NULL, "
-                    "written_at TIMESTAMP DEFAULT current_timestamp)")
         con.execute("INSERT OR REPLACE INTO prefect_cache (path, content) VALUES (?, ?)", [path, content])
 
 
 def get_blob(store: Store, path: str) -> bytes | None:
     if not store.path.exists():
         return None
-    with store.connect() as con:
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'prefect_cache'")
-        if not exists.fetchone()[0]:
-            return None
+    if str(store.path.resolve()) not in _MIGRATED:
+        store.migrate()  # an older file may lack the table; the read-only connection checks the version anyway
+    with store.connect(read_only=True) as con:
         row = con.execute("SELECT content FROM prefect_cache WHERE path = ?", [path]).fetchone()
     return bytes(row[0]) if row else None

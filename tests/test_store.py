@@ -104,3 +104,23 @@ def test_lock_held_too_long_gives_a_clear_error(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_an_older_file_is_upgraded_in_place(tmp_path):
+    import duckdb
+
+    from eat_core.store import MIGRATIONS, get_blob, put_blob
+
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE eat_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    for statement in MIGRATIONS[1]:
+        con.execute(statement)
+    con.execute("INSERT INTO eat_meta VALUES ('schema_version', '1')")
+    con.execute("INSERT INTO metrics (run_id, lang, metric, value, signature) VALUES ('r', 'zh', 'f1', 1.0, 's')")
+    con.close()
+    store = Store(path)
+    assert store.migrate() == SCHEMA_VERSION == 2
+    assert store.query("SELECT value FROM metrics") == [(1.0,)]  # existing rows survive the upgrade
+    put_blob(store, "k", b"\x00record")
+    assert get_blob(store, "k") == b"\x00record" and get_blob(store, "missing") is None
