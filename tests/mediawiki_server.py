@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
+from loopback import LoopbackServer
 
-class MediaWikiServer:
+
+class MediaWikiServer(LoopbackServer):
     def __init__(self, wiki: dict[str, dict[str, dict]]) -> None:
         """``wiki[lang][title] = {"extract": str, "langlinks": {lang: title}, "categories": [..], "redirect": t}``."""
         self.wiki = wiki
@@ -58,8 +60,7 @@ class MediaWikiServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._serve(Handler)
 
     def answer(self, lang: str, params: dict) -> dict:
         pages = self.wiki.get(lang, {})
@@ -90,13 +91,4 @@ class MediaWikiServer:
 
     @property
     def endpoint(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return self.origin

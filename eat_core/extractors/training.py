@@ -155,7 +155,6 @@ def _train_token_classification(cfg, train, evaluation):
     )
 
     from eat_core.config import resolve_model_path
-    from eat_core.metrics import entity_counts, micro
 
     path = resolve_model_path(cfg.base_model)
     tokenizer = AutoTokenizer.from_pretrained(path)
