@@ -21,7 +21,7 @@ from typing import Any
 
 from eat_core.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -106,6 +106,20 @@ MIGRATIONS: dict[int, list[str]] = {
             path VARCHAR PRIMARY KEY,
             content BLOB NOT NULL,
             written_at TIMESTAMP DEFAULT current_timestamp)""",
+    ],
+    3: [
+        # why a run ended failed or interrupted (one line); NULL while running or when done
+        "ALTER TABLE runs ADD COLUMN IF NOT EXISTS status_reason VARCHAR",
+        # a cached answer carries everything the fresh one had, including whether it hit max_new_tokens
+        "ALTER TABLE llm_cache ADD COLUMN IF NOT EXISTS truncated BOOLEAN",
+        # what a run was made from: every input (prompts, models, data), its path and its content fingerprint
+        """CREATE TABLE IF NOT EXISTS run_inputs (
+            run_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            path VARCHAR,
+            fingerprint VARCHAR NOT NULL,
+            PRIMARY KEY (run_id, name))""",
     ],
 }
 
