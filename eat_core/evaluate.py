@@ -22,6 +22,7 @@ from eat_core.config import RunConfig
 from eat_core.data import load_split
 from eat_core.errors import ConfigError
 from eat_core.hashing import content_hash
+from eat_core.inputs import RunInputs, changes_between, collect_inputs, data_path, file_stamp
 from eat_core.languages import join_tokens
 from eat_core.metrics import score_language
 from eat_core.store import Store
@@ -38,9 +39,16 @@ class EvalResult:
     skipped_shards: int = 0
 
 
-def run_id_for(cfg: RunConfig) -> str:
-    """Same configuration, same run id: re-running the same command resumes the same run."""
-    return f"{cfg.profile}-{content_hash(cfg.model_dump(mode='json'))[:10]}"
+def run_id_for(cfg: RunConfig, inputs: RunInputs | None = None) -> str:
+    """Same configuration *and the same input contents*, same run id: an untouched re-run resumes the same run,
+    while a prompt, weights or data file changed in place starts a new one (the paths alone prove nothing)."""
+    inputs = inputs or inputs_of(cfg)
+    return f"{cfg.profile}-{content_hash([cfg.model_dump(mode='json'), inputs.digest])[:10]}"
+
+
+def inputs_of(cfg: RunConfig) -> RunInputs:
+    """Fingerprints of every input of ``cfg``, computed once per process while the files stay untouched."""
+    return collect_inputs(cfg, load_language)
 
 
 def shards_of(sentences: Sequence[Sentence], size: int) -> list[list[Sentence]]:
@@ -119,14 +127,16 @@ def done_shards(store: Store, run_id: str) -> set[tuple[str, int]]:
 
 @functools.lru_cache(maxsize=32)
 def _load_cached(source: str, lang: str, split: str, data_dir: str | None, repair: bool,
-                 limit: int | None) -> tuple[Sentence, ...]:
+                 limit: int | None, stamp: tuple = ()) -> tuple[Sentence, ...]:
+    # ``stamp`` (size and mtime of the file) keys the memo, so a file rewritten in place is parsed again
     return tuple(load_split(source, lang, split, data_dir, repair=repair, limit=limit))
 
 
 def load_language(cfg: RunConfig, lang: str) -> list[Sentence]:
     """One language's evaluation sentences (parsed once per process)."""
     d = cfg.data
-    return list(_load_cached(d.source, lang, d.split, d.data_dir, d.repair_tags, d.limit))
+    stamp = file_stamp(data_path(cfg, lang)) if d.source != "hub" else ()
+    return list(_load_cached(d.source, lang, d.split, d.data_dir, d.repair_tags, d.limit, stamp))
 
 
 def plan_shards(cfg: RunConfig) -> list[tuple[str, int, int]]:
@@ -140,8 +150,9 @@ _PIPELINES: dict[tuple[str, str], Pipeline] = {}
 
 def pipeline_for(cfg: RunConfig, store: Store, progress: Progress | None = None) -> Pipeline:
     """The LLM and extractor are loaded once per process and reused by every shard of that process."""
-    key = (content_hash([cfg.llm.model_dump(), cfg.extractor.model_dump(), cfg.engine.model_dump()]),
-           str(store.path.resolve()))
+    models = {i.name: i.fingerprint for i in inputs_of(cfg).items if not i.name.startswith("data:")}
+    key = (content_hash([cfg.llm.model_dump(), cfg.extractor.model_dump(), cfg.engine.model_dump(), models]),
+           str(store.path.resolve()))  # weights rewritten in place load afresh
     if key not in _PIPELINES:
         _PIPELINES[key] = Pipeline(cfg, store, progress)
     pipeline = _PIPELINES[key]
@@ -198,7 +209,8 @@ def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
     say = progress or (lambda message: None)
     store = Store(db)
     run_id = run_id or run_id_for(cfg)
-    start_run(store, run_id, cfg)
+    for note in start_run(store, run_id, cfg):
+        say(note)
     finished = done_shards(store, run_id)
     plan = plan_shards(cfg)
     todo = [(lang, i, n) for lang, i, n in plan if (lang, i) not in finished]
@@ -220,8 +232,33 @@ def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
     return result
 
 
-def start_run(store: Store, run_id: str, cfg: RunConfig) -> None:
+def start_run(store: Store, run_id: str, cfg: RunConfig) -> list[str]:
+    """Register the run with its inputs; returns one line per input that changed since the last run of this
+    configuration (the old run stays queryable). A run id reused over different inputs is refused: its finished
+    shards were made from the old ones."""
+    inputs = inputs_of(cfg)
+    recorded = store.get_run_inputs(run_id) if store.path.exists() else {}
+    if recorded:
+        changed = changes_between(recorded, inputs.by_name())
+        if changed:
+            raise ConfigError(f"run {run_id!r} was made from other inputs ({'; '.join(changed)}); its finished "
+                              "shards would be stale: leave out --run-id to start a new run, or pick a new one")
+    notes = _changes_since_last_run(store, run_id, cfg, inputs)
     store.upsert_run(run_id, cfg.profile, cfg.model_dump(mode="json"), "running")
+    store.put_run_inputs(run_id, [(i.name, i.kind, i.path, i.fingerprint) for i in inputs.items])
+    return notes
+
+
+def _changes_since_last_run(store: Store, run_id: str, cfg: RunConfig, inputs: RunInputs) -> list[str]:
+    if not store.path.exists():
+        return []
+    store.migrate()
+    rows = store.query("SELECT run_id FROM runs WHERE config = ? AND run_id <> ? ORDER BY created_at DESC LIMIT 1",
+                       [json.dumps(cfg.model_dump(mode="json"), sort_keys=True), run_id])
+    if not rows:
+        return []
+    changed = changes_between(store.get_run_inputs(rows[0][0]), inputs.by_name())
+    return [f"{line}: new run {run_id} (run {rows[0][0]} stays queryable)" for line in changed]
 
 
 def finish_run(store: Store, run_id: str, cfg: RunConfig, failed: bool) -> dict[str, dict[str, float]]:

@@ -3,8 +3,10 @@
 Defaults are the paper's: base model in 4-bit NF4 with double quantisation (bitsandbytes), LoRA r=64, alpha=16,
 lr 1e-4, 5 epochs, 90/10 train/valid (the split is made by ``eat eacl build``). The loss covers the answer tokens
 only (the prompt is masked with -100). Gradient checkpointing, a checkpoint per epoch, resume from the last one,
-validation loss per epoch, a fixed seed. Output: ``<output>/adapter``, a standard PEFT directory (what the
-``transformers`` backend and ``vllm serve --lora-modules`` load), plus ``eat_manifest.json``.
+validation loss per epoch, a fixed seed; an output directory is resumed (or a finished adapter reused) only when
+its recorded step key, a hash of the settings, base weights and conversations, matches (``eat_core.steps``).
+Output: ``<output>/adapter``, a standard PEFT directory (what the ``transformers`` backend and
+``vllm serve --lora-modules`` load), plus ``eat_manifest.json``.
 """
 
 from __future__ import annotations
@@ -123,7 +125,9 @@ def finetune(cfg: FinetuneConfig, progress: Callable[[str], None] | None = None)
 
     from eat_core.config import resolve_model_path
     from eat_core.hashing import content_hash, directory_fingerprint
+    from eat_core.inputs import model_fingerprint
     from eat_core.llm.transformers_backend import pick_device, pick_dtype, quantization_config
+    from eat_core.steps import finished_manifest, prepare_output, step_key
 
     set_seed(cfg.seed)
     path = resolve_model_path(cfg.base_model)
@@ -139,6 +143,17 @@ def finetune(cfg: FinetuneConfig, progress: Callable[[str], None] | None = None)
     if skipped_train or skipped_valid:
         say(f"skipped {skipped_train} training and {skipped_valid} validation conversations longer than "
             f"{cfg.max_length} tokens")
+
+    key = step_key("finetune", cfg.model_dump(mode="json"),
+                   **{"base model": model_fingerprint(cfg.base_model)[1],
+                      "training data": content_hash(train_chats)[:16],
+                      "validation data": content_hash(valid_chats)[:16]})
+    out = Path(cfg.output_dir)
+    done = finished_manifest(out / "adapter" / "eat_manifest.json", key)
+    if done is not None:
+        say(f"{out / 'adapter'} was trained from these very inputs (key {key.key}); reusing it")
+        return done
+    resumable = prepare_output(out, key, say)
 
     device = pick_device(cfg.device)
     dtype = pick_dtype("auto", device)
@@ -157,7 +172,6 @@ def finetune(cfg: FinetuneConfig, progress: Callable[[str], None] | None = None)
                       target_modules=cfg.target_modules, task_type="CAUSAL_LM")
     model = get_peft_model(model, lora)
 
-    out = Path(cfg.output_dir)
     args = TrainingArguments(
         output_dir=str(out), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, learning_rate=cfg.learning_rate,
         per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
@@ -168,7 +182,7 @@ def finetune(cfg: FinetuneConfig, progress: Callable[[str], None] | None = None)
     )
     trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=valid or None,
                       data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100))
-    resume = _resume_point(out)
+    resume = _resume_point(out) if resumable else None
     say(f"fine-tuning {cfg.base_model} ({'4-bit NF4 ' if quant else ''}LoRA r={cfg.lora_r} alpha={cfg.lora_alpha}) "
         f"on {len(train)} conversations, validating on {len(valid)}" + (f"; resuming from {resume}" if resume else ""))
     result = trainer.train(resume_from_checkpoint=resume)
@@ -187,6 +201,7 @@ def finetune(cfg: FinetuneConfig, progress: Callable[[str], None] | None = None)
         "loss_history": [h["loss"] for h in history if "loss" in h],
         "eval_loss_per_epoch": [{"epoch": h["epoch"], "eval_loss": h["eval_loss"]} for h in history
                                 if "eval_loss" in h],
+        "step_key": key.key, "inputs": key.inputs,
     }
     (adapter / "eat_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     say(f"adapter written to {adapter}; train loss {result.training_loss:.4f}")

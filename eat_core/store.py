@@ -345,6 +345,23 @@ class Store:
                 [run_id, lang, shard_index, len(rows), hits, misses, seconds],
             )
 
+    def put_run_inputs(self, run_id: str, rows: Iterable[tuple[str, str, str | None, str]]) -> None:
+        """(name, kind, path, fingerprint) of every input the run was made from; replaces the run's earlier rows."""
+        with self.connect() as con:
+            con.execute("DELETE FROM run_inputs WHERE run_id = ?", [run_id])
+            con.executemany("INSERT INTO run_inputs (run_id, name, kind, path, fingerprint) VALUES (?, ?, ?, ?, ?)",
+                            [[run_id, *row] for row in rows])
+
+    def get_run_inputs(self, run_id: str) -> dict:
+        """``{name: RunInput}`` as recorded for ``run_id`` (empty for runs made before inputs were recorded)."""
+        from eat_core.inputs import RunInput
+
+        if str(self.path.resolve()) not in _MIGRATED:
+            self.migrate()
+        rows = self.query("SELECT name, kind, path, fingerprint FROM run_inputs WHERE run_id = ? ORDER BY name",
+                          [run_id])
+        return {r[0]: RunInput(*r) for r in rows}
+
     def put_metrics(self, run_id: str, lang: str, rows: Iterable[tuple[str, float, str, dict | None]]) -> None:
         with self.connect() as con:
             con.executemany(

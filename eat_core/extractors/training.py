@@ -2,8 +2,10 @@
 
 One entry point, :func:`train_extractor`, for both kinds (``t5`` text-to-text, ``token-classification``); the CLI
 and the Prefect flow call it. Checkpoints are standard Hugging Face directories, training resumes from the last
-checkpoint in ``output_dir``, early stopping watches validation entity F1, and ``final/`` holds the best model
-plus ``eat_manifest.json`` (base model, data hash, hyper-parameters, metrics).
+checkpoint in ``output_dir`` *only if it was made from the same inputs* (``eat_core.steps``: a changed base model,
+data file or setting starts afresh, a finished identical run is reused), early stopping watches validation entity
+F1, and ``final/`` holds the best model plus ``eat_manifest.json`` (base model, data hash, hyper-parameters,
+metrics, the step key).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from eat_core.errors import ConfigError
 from eat_core.extractors.spans import entities_to_tags
 from eat_core.hashing import content_hash
 from eat_core.metrics import entity_counts, micro, token_counts
+from eat_core.steps import StepKey, finished_manifest, prepare_output, step_key
 from eat_core.types import ENTITY_TYPES, Sentence
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,16 @@ def _args(cfg: ExtractorTrainConfig, seq2seq: bool):
         save_total_limit=2, load_best_model_at_end=True, metric_for_best_model="entity_f1", greater_is_better=True,
         seed=cfg.seed, data_seed=cfg.seed, report_to="none", logging_steps=10, disable_tqdm=True, **extra,
     )
+
+
+def _step_key(cfg: ExtractorTrainConfig, train: Sequence[Sentence], evaluation: Sequence[Sentence]) -> StepKey:
+    """Everything that changes the trained extractor: settings, base weights, and the sentences actually read."""
+    from eat_core.inputs import model_fingerprint
+
+    return step_key("train_extractor", cfg.model_dump(mode="json"),
+                    **{"base model": model_fingerprint(cfg.base_model)[1],
+                       "training data": content_hash([[s.tokens, s.tags] for s in train])[:16],
+                       "evaluation data": content_hash([[s.tokens, s.tags] for s in evaluation])[:16]})
 
 
 def _resume_point(output_dir: str) -> str | None:
@@ -209,13 +222,19 @@ def train_extractor(cfg: ExtractorTrainConfig, progress: Callable[[str], None] |
     train, evaluation = _load(cfg)
     if not train or not evaluation:
         raise ConfigError("no training or evaluation sentences (check --data and the limits)")
+    key = _step_key(cfg, train, evaluation)
+    final = Path(cfg.output_dir) / "final"
+    done = finished_manifest(final / "eat_manifest.json", key)
+    if done is not None:
+        say(f"{final} was trained from these very inputs (key {key.key}); reusing it")
+        return done
+    resumable = prepare_output(cfg.output_dir, key, say)
     builders = {"t5": _train_t5, "token-classification": _train_token_classification}
     trainer, tokenizer = builders[cfg.kind](cfg, train, evaluation)
-    resume = _resume_point(cfg.output_dir)
+    resume = _resume_point(cfg.output_dir) if resumable else None
     say(f"training {cfg.kind} from {cfg.base_model} on {len(train)} sentences, evaluating on {len(evaluation)}"
         + (f"; resuming from {resume}" if resume else ""))
     result = trainer.train(resume_from_checkpoint=resume)
-    final = Path(cfg.output_dir) / "final"
     trainer.save_model(str(final))
     tokenizer.save_pretrained(str(final))
 
@@ -234,6 +253,7 @@ def train_extractor(cfg: ExtractorTrainConfig, progress: Callable[[str], None] |
         "train_sentences": len(train), "eval_sentences": len(evaluation), "eval_split": cfg.eval_split,
         "metrics": metrics, "train_loss": result.training_loss, "loss_history": losses,
         "parse_stats": dict(getattr(extractor, "stats", {})),
+        "step_key": key.key, "inputs": key.inputs,
     }
     (final / "eat_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     say(f"{cfg.eval_split} entity_f1={metrics['entity_f1']:.2f} token_f1={metrics['token_f1']:.2f} -> {final}")

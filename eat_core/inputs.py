@@ -1,0 +1,184 @@
+"""What a run is made from, by content: prompts, model weights, adapters, extractors and data.
+
+A path names where an input lives, not what it holds: a prompt edited in place, an extractor retrained into the
+same folder or a data file rewritten keeps its path. The run id, and with it every shard cache key, therefore
+hashes these fingerprints, never the paths alone. Fingerprints are cheap: template text, ``directory_fingerprint``
+(at most 2 MiB read per weights file), the hub commit a local cache resolved, and a hash of the sentences a run
+actually evaluates. Within one process they are memoised on the files' (size, mtime), so a run computes them once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from eat_core.hashing import content_hash, directory_fingerprint
+
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """One input of a run: ``name`` is stable across runs (``llm``, ``data:zh``), ``fingerprint`` is its content."""
+
+    name: str
+    kind: str
+    path: str | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    items: tuple[RunInput, ...]
+    seconds: float = 0.0
+
+    @property
+    def digest(self) -> str:
+        return content_hash({i.name: i.fingerprint for i in self.items})[:16]
+
+    def by_name(self) -> dict[str, RunInput]:
+        return {i.name: i for i in self.items}
+
+
+_LABELS = {"prompts": "prompt templates", "llm": "LLM weights", "adapter": "adapter weights",
+           "extractor": "extractor weights"}
+
+
+def describe_change(old: RunInput | None, new: RunInput | None) -> str:
+    """One human line: ``extractor weights changed: runs/ext abc123 -> def456``."""
+    item = new or old
+    assert item is not None
+    label = _LABELS.get(item.name) or (f"{item.name.split(':', 1)[1]} data" if item.name.startswith("data:")
+                                       else item.name)
+    where = f"{item.path} " if item.path else ""
+    before = old.fingerprint[:12] if old else "none"
+    after = new.fingerprint[:12] if new else "none"
+    return f"{label} changed: {where}{before} -> {after}"
+
+
+def changes_between(old: dict[str, RunInput], new: dict[str, RunInput]) -> list[str]:
+    return [describe_change(old.get(name), new.get(name)) for name in sorted(set(old) | set(new))
+            if (old.get(name) and old[name].fingerprint) != (new.get(name) and new[name].fingerprint)]
+
+
+# -- fingerprints of one kind of input each -----------------------------------------------------------------------
+
+
+def hub_commit(repo_id: str, revision: str | None) -> str:
+    """The commit a hub id resolves to in the local Hugging Face cache, else the revision as written.
+
+    A pinned 40-hex revision is its own commit. An unpinned id that no local cache resolved is recorded as
+    ``unresolved:<revision or main>``: a new upload under the same name then goes unnoticed, so pin ``revision``
+    for runs that must be reproducible.
+    """
+    rev = revision or "main"
+    if _HEX40.match(rev):
+        return rev
+    try:
+        from huggingface_hub import constants
+
+        ref = Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / "refs" / rev
+        if ref.is_file():
+            return ref.read_text(encoding="utf-8").strip()
+    except Exception:  # no huggingface_hub, or an unreadable cache: fall back to the revision as written
+        pass
+    return f"unresolved:{rev}"
+
+
+def model_fingerprint(model: str, revision: str | None = None) -> tuple[str | None, str]:
+    """(local path or None, fingerprint) of a model named by path, ``tiny:*`` or hub id."""
+    from eat_core.config import resolve_model_path
+
+    if model in ("", "none"):
+        return None, "none"
+    path = resolve_model_path(model) if model.startswith("tiny:") else model
+    if Path(path).is_dir():
+        return str(path), directory_fingerprint(path)
+    return None, f"hub:{model}@{hub_commit(model, revision)}"
+
+
+def sentences_fingerprint(sentences) -> str:
+    """Everything of a sentence that changes a prediction or a score: id, tokens and gold tags."""
+    return content_hash([[s.id, list(s.tokens), list(s.tags) if s.tags is not None else None]
+                         for s in sentences])[:16]
+
+
+def data_path(cfg, lang: str) -> str:
+    d = cfg.data
+    if d.source == "hub":
+        return f"hub:wikiann/{lang}/{d.split}"
+    if d.source == "sample":
+        from eat_core.data import SAMPLE_DIR
+
+        return str(SAMPLE_DIR / lang / f"{d.split}.tsv")
+    from eat_core.data.wikiann import find_split_file
+
+    try:
+        return str(find_split_file(d.data_dir, lang, d.split))
+    except Exception:  # the loader reports a missing file with its own clear error
+        return f"{d.data_dir}/{lang}/{d.split}"
+
+
+# -- all inputs of an evaluation run ------------------------------------------------------------------------------
+
+
+def collect_inputs(cfg, load_sentences) -> RunInputs:
+    """Fingerprint every input of ``cfg`` (a ``RunConfig``); ``load_sentences(cfg, lang)`` gives a language's data."""
+    key = (content_hash(cfg.model_dump(mode="json")), _stamp(cfg))
+    if key in _MEMO:
+        return _MEMO[key]
+    t0 = time.perf_counter()
+    from eat_core.prompts import PromptSet
+
+    items = [RunInput("prompts", "prompts", cfg.engine.prompts_dir, PromptSet.load(cfg.engine.prompts_dir)
+                      .fingerprint)]
+    if cfg.llm.backend == "transformers":
+        path, fp = model_fingerprint(cfg.llm.model, cfg.llm.revision)
+    else:  # a served model: its name (and the revision the user gave) is all a client can know
+        path, fp = None, f"served:{cfg.llm.model}@{cfg.llm.revision or 'unpinned'}"
+    items.append(RunInput("llm", "model", path or cfg.llm.model, fp))
+    if cfg.llm.adapter:
+        adapter = Path(cfg.llm.adapter)
+        items.append(RunInput("adapter", "adapter", str(adapter),
+                              directory_fingerprint(adapter) if adapter.is_dir() else "missing"))
+    path, fp = model_fingerprint(cfg.extractor.model)
+    items.append(RunInput("extractor", "model", path or cfg.extractor.model, fp))
+    for lang in dict.fromkeys(cfg.data.languages):
+        items.append(RunInput(f"data:{lang}", "data", data_path(cfg, lang),
+                              sentences_fingerprint(load_sentences(cfg, lang))))
+    result = RunInputs(tuple(items), time.perf_counter() - t0)
+    _MEMO[key] = result
+    return result
+
+
+_MEMO: dict[tuple, RunInputs] = {}
+
+
+def local_paths(cfg) -> list[Path]:
+    """Every local file or directory an evaluation reads, for the memo's staleness stamp."""
+    paths = [cfg.engine.prompts_dir, cfg.llm.adapter, cfg.llm.model, cfg.extractor.model]
+    if cfg.data.source != "hub":
+        paths += [data_path(cfg, lang) for lang in cfg.data.languages]
+    return [Path(p) for p in paths if p and not str(p).startswith(("tiny:", "hub:")) and Path(p).exists()]
+
+
+def _stamp(cfg) -> tuple:
+    return file_stamp(*local_paths(cfg))
+
+
+def file_stamp(*paths: str | Path | None) -> tuple:
+    """(path, size, mtime_ns) of every file under ``paths``: cheap, and changes when any of them is rewritten."""
+    out = []
+    for p in paths:
+        if not p:
+            continue
+        root = Path(p)
+        if root.is_file():
+            out.append((str(root), root.stat().st_size, root.stat().st_mtime_ns))
+        elif root.is_dir():
+            for f in sorted(x for x in root.rglob("*") if x.is_file()):
+                st = f.stat()
+                out.append((str(f), st.st_size, st.st_mtime_ns))
+    return tuple(out)
