@@ -165,3 +165,28 @@ def test_training_resumes_only_from_checkpoints_of_the_same_inputs(workspace):
     assert again["inputs"]["training data"] != manifest["inputs"]["training data"]
     assert any("training data changed" in s and "starting afresh" in s for s in said), said
     assert not any("resuming from" in s for s in said)
+
+
+def test_eacl_rebuild_follows_its_input_not_the_path(tmp_path):
+    """The EACL build after an in-place edit of a corpus file: stored pairs and the export follow the new content."""
+    from typer.testing import CliRunner
+
+    from eat_cli.main import app
+
+    official = tmp_path / "official"
+    official.mkdir()
+    pairs = [{"eng_entity": "Paris", "tgt_entity": "巴黎", "text": "巴黎是法国的首都。它很大。"},
+             {"eng_entity": "Rome", "tgt_entity": "罗马", "text": "罗马是意大利的首都。"}]
+    corpus = official / "corpus_zh.json"
+    corpus.write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
+    db, out = tmp_path / "eat.duckdb", tmp_path / "out"
+    build = ["eacl", "build", "--official", str(official), "--out", str(out), "--db", str(db), "--valid-ratio", "0"]
+    assert CliRunner().invoke(app, build).exit_code == 0
+    corpus.write_text(json.dumps(pairs[:1] + [{"eng_entity": "Berlin", "tgt_entity": "柏林",
+                                               "text": "柏林是德国的首都。"}], ensure_ascii=False),
+                      encoding="utf-8")
+    assert CliRunner().invoke(app, build).exit_code == 0
+    stored = {r[0] for r in Store(db).query("SELECT eng_entity FROM eacl_pairs WHERE lang = 'zh'")}
+    assert stored == {"Paris", "Berlin"}
+    exported = (out / "eacl_zh_train.json").read_text(encoding="utf-8")
+    assert "柏林" in exported and "罗马" not in exported

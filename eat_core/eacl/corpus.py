@@ -49,7 +49,10 @@ def judge_pairs(pairs: Iterable[EaclPair], source: str) -> list[JudgedPair]:
 
 
 def store_pairs(store: Store, judged: Sequence[JudgedPair]) -> None:
+    """Replace the stored pairs of each (source, language) rebuilt: a pair gone from the input must not linger."""
     with store.connect() as con:
+        for source, lang in sorted({(j.source, j.lang) for j in judged}):
+            con.execute("DELETE FROM eacl_pairs WHERE source = ? AND lang = ?", [source, lang])
         con.executemany(
             "INSERT OR REPLACE INTO eacl_pairs (source, lang, eng_entity, tgt_entity, text, first_sentence, kept, "
             "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
