@@ -7,7 +7,8 @@ The same smoke evaluation (8 languages of the bundled sample, tiny local models)
 3. through ``full_eval`` again on that file: every shard is a Prefect cache hit read from DuckDB.
 
 A Prefect server is started first (its 15-25 s start is a one-off per machine, not per run) unless
-PREFECT_API_URL is already set. Last line: ``overhead=<flow/direct> cached_rerun=<rerun/flow>``.
+PREFECT_API_URL is already set. It also prints what fingerprinting a run's inputs costs (the run id covers their
+content, ``eat_core/inputs.py``). Last line: ``overhead=<flow/direct> cached_rerun=<rerun/flow>``.
 
     python benchmarks/orchestration.py [--languages ar,hi,...] [--limit 8] [--shard-size 4]
 """
@@ -49,6 +50,26 @@ def start_server() -> subprocess.Popen | None:
             time.sleep(0.5)
     os.environ.update(PREFECT_API_URL=url, PREFECT_HOME=home, PREFECT_SERVER_ANALYTICS_ENABLED="false")
     return proc
+
+
+def fingerprint_costs(cfg, work: Path) -> tuple[float, float]:
+    """Seconds to fingerprint the run's inputs from cold (memo cleared), and a 4 GiB (sparse) checkpoint."""
+    from eat_core import inputs
+    from eat_core.evaluate import inputs_of
+    from eat_core.hashing import directory_fingerprint
+
+    inputs._MEMO.clear()
+    t0 = time.perf_counter()
+    inputs_of(cfg)
+    cold = time.perf_counter() - t0
+    checkpoint = work / "big-checkpoint"
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text("{}", encoding="utf-8")
+    with (checkpoint / "model.safetensors").open("wb") as handle:
+        handle.truncate(4 << 30)
+    t0 = time.perf_counter()
+    directory_fingerprint(checkpoint)
+    return cold, time.perf_counter() - t0
 
 
 def main() -> None:
@@ -100,6 +121,10 @@ def main() -> None:
         print(f"direct loop:      {direct:7.2f} s")
         print(f"full_eval flow:   {flow:7.2f} s")
         print(f"cached re-run:    {rerun:7.2f} s")
+        cold, big = fingerprint_costs(cfg, work)
+        print(f"fingerprint_s={cold:.3f} (every input of this run, cold: prompts, models, data; "
+              f"{100 * cold / direct:.1f}% of the direct run)")
+        print(f"fingerprint_4gib_checkpoint_s={big:.3f} (a 4 GiB weights file: 2 MiB of it are read)")
         print(f"overhead={flow / direct:.3f} cached_rerun={rerun / flow:.3f}")
     finally:
         if server is not None:
