@@ -2,8 +2,10 @@
 
 Key = hash(run id, language, shard index, the shard's sentence ids, eat-ner version, task source). Prefect's
 default policy adds the flow-run id, which would make a fresh ``prefect deployment run`` after a crash recompute
-everything; this one leaves it out. The run id itself is derived from the full evaluation config, so a change of
-model, prompts directory, rounds or data gives new keys.
+everything; this one leaves it out. The run id itself hashes the full evaluation config and the content fingerprints
+of its inputs (``eat_core/inputs.py``: prompt text, weights, adapter, extractor, the sentences of each language), so
+an input changed in place, under the same path, gives new keys; a stated run id over changed inputs is refused
+before any shard runs.
 """
 
 from __future__ import annotations
