@@ -63,7 +63,7 @@ def run_language(data: Path, lang: str, split: str, seed: int, protocol: str) ->
                 repeated_ok += span in placed
     return {
         "lang": lang,
-        "token_f1": micro(token_counts(gold, pred, protocol)).f1,
+        "token_f1": micro(token_counts(gold, pred, protocol, tokens=[s.tokens for s in sentences], lang=lang)).f1,
         "entity_f1": micro(entity_counts(gold, pred)).f1,
         "unplaced": unplaced,
         "entities": entities,

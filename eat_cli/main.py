@@ -1,8 +1,15 @@
-"""The ``eat`` command line. Errors a user can act on print as one line (exit 2), never as a traceback."""
+"""The ``eat`` command line. Errors a user can act on print as one line (exit 2), never as a traceback.
+
+Exit codes: 0 success; 1 the run failed (shards failed after their retries: the last lines name each with its
+cause); 2 a user error (an option value, a name, a path, a data file, an unknown run), found before any model loads;
+130 interrupted (Ctrl-C; the run is marked ``interrupted`` and a re-run resumes it).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 import sys
 from pathlib import Path
@@ -17,7 +24,35 @@ import typer
 
 from eat_core.errors import EatError
 
-app = typer.Typer(help="eat-ner: zero-shot cross-lingual NER by entity-aligned translation (EAT).",
+
+def _error(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+
+
+class EatApp(typer.Typer):
+    """Typer, with usage errors (an unknown option, a value of the wrong type) as one line too, exit 2."""
+
+    def __call__(self, *args, **kwargs):
+        if "standalone_mode" in kwargs:
+            return super().__call__(*args, **kwargs)
+        try:
+            code = super().__call__(*args, standalone_mode=False, **kwargs)
+        except typer.Abort:
+            _error("interrupted")
+            sys.exit(130)
+        except typer.TyperException as exc:  # typer's click usage errors
+            code = getattr(exc, "exit_code", 2)
+            if type(exc).__name__ == "NoArgsIsHelpError":  # the help text is already printed
+                sys.exit(0)
+            ctx = getattr(exc, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            _error(f"{where}{' '.join(message.split())} (see --help)")
+            sys.exit(code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = EatApp(help="eat-ner: zero-shot cross-lingual NER by entity-aligned translation (EAT).",
                   no_args_is_help=True, add_completion=False)
 eacl_app = typer.Typer(help="EACL corpus from Wikipedia interlanguage links (EAT §3.2).", no_args_is_help=True)
 data_app = typer.Typer(help="Inspect and validate datasets.", no_args_is_help=True)
@@ -33,10 +68,23 @@ def friendly(func):
         try:
             return func(*args, **kwargs)
         except EatError as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            _error(" ".join(str(exc).split()))
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            _error("interrupted; the run is marked 'interrupted' and the same command resumes it")
+            raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _fail_run(db: Path, run_id: str, message: str) -> None:
+    """Print the results table of a failed run, then the failure (its last lines name each failed shard)."""
+    from eat_core.report import results_table
+
+    with contextlib.suppress(EatError):  # a run refused before it was recorded has no table
+        typer.echo(results_table(db, run_id))
+    _error(message)
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -57,35 +105,51 @@ def run(
     rounds: int = typer.Option(None, help="MrCoT rounds: 1, 3 or 5"),
     shard_size: int = typer.Option(None, help="sentences per shard"),
     run_id: str = typer.Option(None, help="run id (default: derived from the configuration)"),
-    repair_tags: bool = typer.Option(False, "--repair-tags", help="turn orphan I- tags into B- tags (counted)"),
+    overlong: str = typer.Option(None, help="a token or sentence over the input limits: error (default: refused "
+                                            "with file and line) or truncate (cut and counted)"),
+    repair_tags: bool = typer.Option(False, "--repair-tags", hidden=True,
+                                     help="no-op, kept for old scripts: orphan I- tags are repaired by default"),
+    strict_tags: bool = typer.Option(False, "--strict-tags", help="refuse orphan I- tags instead of reading them "
+                                     "as entity starts (the default, counted in the summary)"),
     direct: bool = typer.Option(False, "--direct", help="run the plain eat_core loop instead of the Prefect flow"),
 ) -> None:
-    """Evaluate EAT on target languages through the full_eval flow and print the results table."""
-    from eat_core.config import EvalRequest
+    """Evaluate EAT on target languages through the full_eval flow and print the results table.
+
+    Every option, name, path and data file is checked before a model loads (exit 2); failed shards exit 1.
+    """
     from eat_core.report import results_table
+    from eat_core.validate import coerce_request, validate_request
 
-    request = EvalRequest(
+    request = coerce_request(dict(
         profile=profile, db=str(db), languages=tuple(languages.split(",")) if languages else None,
-        data_dir=str(data) if data else None, split=split, limit=limit, repair_tags=repair_tags or None,
+        data_dir=str(data) if data else None, split=split, limit=limit, repair_tags=False if strict_tags else None,
         llm_backend=llm_backend, llm=llm, base_url=base_url, adapter=adapter, extractor=extractor,
-        extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, run_id=run_id,
-    )
-    cfg = request.resolve()
+        extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, run_id=run_id, overlong=overlong,
+    ))
+    cfg = validate_request(request)
     if direct:
-        from eat_core.evaluate import evaluate
+        from eat_core.evaluate import evaluate, failure_summary
 
-        result = evaluate(cfg, db, run_id=run_id, progress=lambda msg: typer.echo(msg, err=True))
+        result = evaluate(cfg, db, run_id=request.run_id, progress=lambda msg: typer.echo(msg, err=True))
+        if result.failed_shards:
+            _fail_run(db, result.run_id, failure_summary(result.run_id, result.failed_shards, retried=False))
         typer.echo(results_table(db, result.run_id))
         return
     from flows.full_eval import full_eval
 
     state = full_eval(request, return_state=True)
-    summary = state.result(raise_on_failure=False)
-    if isinstance(summary, BaseException):
-        typer.echo(results_table(db, run_id or _run_id(cfg)))
-        typer.secho(f"error: {summary}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1)
-    typer.echo(results_table(db, summary["run_id"]))
+    logging.getLogger("prefect").setLevel(logging.WARNING)  # the result is the last thing printed, not the server
+    if state.is_completed():
+        typer.echo(results_table(db, state.result()["run_id"]))
+        return
+    try:
+        outcome = state.result(raise_on_failure=False)
+    except Exception as exc:  # noqa: BLE001 - a failed state without a stored exception
+        outcome = exc
+    message = state.message or state.name
+    if isinstance(outcome, EatError | RuntimeError | OSError):
+        message = str(outcome)  # an exception the flow raised: its own text, without Prefect's prefix
+    _fail_run(db, request.run_id or _run_id(cfg), message)
 
 
 def _run_id(cfg) -> str:
@@ -104,16 +168,23 @@ def results(run_id: str = typer.Argument(None, help="run id (default: the latest
     typer.echo(results_table(db, run_id))
 
 
+from eat_cli.score import score as _score  # noqa: E402  (score imports main's friendly lazily)
+
+app.command("score")(_score)
+
+
 @app.command()
 @friendly
 def resume(run_id: str = typer.Argument(..., help="run id to resume"),
            db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file")) -> None:
     """Re-run only the missing or failed shards of a run (finished shards and cached LLM calls are reused)."""
-    from eat_core.evaluate import evaluate, load_run_config
+    from eat_core.evaluate import evaluate, failure_summary, load_run_config
     from eat_core.report import results_table
 
     cfg = load_run_config(db, run_id)
-    evaluate(cfg, db, run_id=run_id, progress=lambda msg: typer.echo(msg, err=True))
+    result = evaluate(cfg, db, run_id=run_id, progress=lambda msg: typer.echo(msg, err=True))
+    if result.failed_shards:
+        _fail_run(db, run_id, failure_summary(run_id, result.failed_shards, retried=False))
     typer.echo(results_table(db, run_id))
 
 
@@ -123,8 +194,11 @@ def report(run_id: str = typer.Argument(None, help="run id (default: the latest 
            db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
            out: Path = typer.Option(Path("reports"), help="directory for RUN.md and RUN.png")) -> None:
     """Write a Markdown report (EAT Table 4 layout) and an F1/BLEU/L_e plot (EAT Figure 3) for a run."""
+    from eat_core.errors import ConfigError
     from eat_core.report import write_report
 
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out: {out} is a file; give a directory")
     md, png = write_report(db, run_id, out)
     typer.echo(f"wrote {md} and {png}")
 
@@ -199,6 +273,20 @@ def finetune(
                + (f" eval_loss=[{evals}]" if evals else ""))
 
 
+def _wiki_languages(value: str) -> list[str]:
+    """Wikipedia language codes (``zh``, ``zh-yue``, ``be-tarask``): they name files, so nothing else passes."""
+    import re
+
+    from eat_core.errors import ConfigError
+
+    codes = list(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    bad = [c for c in codes if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", c)]
+    if bad or not codes:
+        raise ConfigError(f"--languages: {', '.join(map(repr, bad)) or 'nothing'} is not a Wikipedia language code "
+                          "(like zh, ja, zh-yue)")
+    return codes
+
+
 def _entities(entities: Path | None, conll: Path | None, official: Path | None) -> list[str]:
     from eat_core.errors import ConfigError
 
@@ -242,7 +330,7 @@ def eacl_harvest(
     from eat_core.store import Store
 
     names = _entities(entities, conll, official)[:limit]
-    harvester = Harvester(Store(db), languages.split(","), user_agent=user_agent, rate_per_s=rate,
+    harvester = Harvester(Store(db), _wiki_languages(languages), user_agent=user_agent, rate_per_s=rate,
                           max_retries=max_retries, max_age_days=max_age_days, max_seconds=max_seconds,
                           endpoint=endpoint, progress=lambda msg: typer.echo(msg, err=True))
     report = harvester.harvest(names)
@@ -271,7 +359,7 @@ def eacl_build(
     from eat_core.store import Store
 
     store = Store(db)
-    wanted = languages.split(",") if languages else None
+    wanted = _wiki_languages(languages) if languages else None
     if official:
         source = "official"
         raw = [p for pairs in read_eacl_dir(official).values() for p in pairs]
@@ -311,15 +399,19 @@ def data_check(
     data: Path = typer.Argument(..., help="WikiANN-format directory"),
     languages: str = typer.Option("ar,hi,hy,ja,ka,ko,ru,zh", help="comma-separated ISO codes"),
     split: str = typer.Option("dev"),
-    repair_tags: bool = typer.Option(False, "--repair-tags", help="repair orphan I- tags instead of failing"),
+    repair_tags: bool = typer.Option(False, "--repair-tags", hidden=True,
+                                     help="no-op, kept for old scripts: orphan I- tags are repaired by default"),
+    strict_tags: bool = typer.Option(False, "--strict-tags", help="fail on orphan I- tags instead of repairing"),
 ) -> None:
     """Validate WikiANN files and print sentence, token and entity counts per language."""
     from eat_core.bio import spans_from_tags
     from eat_core.data.wikiann import load_wikiann_local
+    from eat_core.validate import parse_languages
 
+    codes = parse_languages(languages)
     typer.echo(f"{'lang':<5} {'sentences':>9} {'tokens':>8} {'entities':>8} {'repaired':>8}  file")
-    for lang in languages.split(","):
-        sentences, rep = load_wikiann_local(data, lang, split, repair=repair_tags)
+    for lang in codes:
+        sentences, rep = load_wikiann_local(data, lang, split, repair=not strict_tags)
         entities = sum(len(spans_from_tags(s.tags)) for s in sentences)
         typer.echo(f"{lang:<5} {rep.sentences:>9} {rep.tokens:>8} {entities:>8} {rep.repaired_orphan_inside:>8}  "
                    f"{rep.path}")

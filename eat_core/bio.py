@@ -84,6 +84,17 @@ def find_orphan_inside(tags: Sequence[str]) -> list[int]:
     return bad
 
 
+def repair_orphan_inside(tags: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Turn every orphan ``I-X`` into ``B-X``, so that it starts an entity (conlleval's and seqeval's default
+    reading); returns the new tags and the repaired indexes. ``["O", "I-PER", "I-PER"]`` ->
+    ``(["O", "B-PER", "I-PER"], [1])``."""
+    out = list(tags)
+    bad = find_orphan_inside(out)
+    for i in bad:
+        out[i] = "B-" + split_tag(out[i])[1]
+    return out, bad
+
+
 def to_io(tags: Sequence[str]) -> list[str]:
     """IO scheme (``B-X``/``I-X`` -> ``X``): what the paper's token-level F1 scores."""
     return [split_tag(t)[1] or OUTSIDE for t in tags]

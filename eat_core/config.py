@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from eat_core.data.limits import DEFAULT_MAX_SENTENCE_CHARS, DEFAULT_MAX_SENTENCE_TOKENS, DEFAULT_MAX_TOKEN_CHARS
 from eat_core.errors import ConfigError
 from eat_core.languages import LANGUAGE_NAMES, PAPER_LANGUAGES
 
@@ -75,7 +76,14 @@ class DataConfig(_Strict):
     split: Literal["train", "dev", "test"] = "dev"
     languages: tuple[str, ...] = PAPER_LANGUAGES
     limit: int | None = Field(None, ge=1)
-    repair_tags: bool = False
+    # orphan I- tags start an entity (conlleval/seqeval default) and are counted; False refuses them (--strict-tags)
+    repair_tags: bool = True
+    # input limits (eat_core/data/limits.py): longer tokens or sentences are refused with file and line, or cut
+    # and counted with overlong="truncate"; sentence model tokens are bounded by UTF-8 bytes (no tokenizer needed)
+    max_token_chars: int = Field(DEFAULT_MAX_TOKEN_CHARS, ge=1)
+    max_sentence_chars: int = Field(DEFAULT_MAX_SENTENCE_CHARS, ge=1)
+    max_sentence_tokens: int = Field(DEFAULT_MAX_SENTENCE_TOKENS, ge=1)
+    overlong: Literal["error", "truncate"] = "error"
 
     @field_validator("languages")
     @classmethod
@@ -89,8 +97,19 @@ class DataConfig(_Strict):
         return tuple(languages)
 
 
+class MethodConfig(_Strict):
+    """Which method tags the target language (``eat_core/methods``): ``eat`` (default), ``eat-ft``, ``direct``,
+    ``crop``, ``fusion`` or ``model-transfer``."""
+
+    name: str = "eat"
+    demonstrations: int = Field(4, ge=0)  # direct: English in-context examples (EAT Table 7's ICL); 0 allowed
+    demo_data: str | None = None  # WikiANN-format directory with en/train.tsv; default: the data dir or the sample
+    crop_matcher: Literal["crop", "eat"] = "crop"  # CROP's lexical matching (its default) or the EAT aligner
+
+
 class RunConfig(_Strict):
     profile: str = "custom"
+    method: MethodConfig = MethodConfig()
     data: DataConfig = DataConfig()
     llm: LLMConfig = LLMConfig()
     extractor: ExtractorConfig = ExtractorConfig()
@@ -132,7 +151,8 @@ PROFILES: dict[str, RunConfig] = {
         extractor=ExtractorConfig(name="t5", model="google/flan-t5-base"),
     ),
 }
-PROFILES["paper-ft"] = PROFILES["paper"].with_overrides(profile="paper-ft", **{"llm.adapter": "adapters/eacl"})
+PROFILES["paper-ft"] = PROFILES["paper"].with_overrides(profile="paper-ft", **{"llm.adapter": "adapters/eacl",
+                                                                                "method.name": "eat-ft"})
 
 
 def get_profile(name: str) -> RunConfig:
@@ -152,15 +172,15 @@ def resolve_model_path(model: str) -> str:
         return model
     from eat_core import tiny_models
 
-    builders = {
-        "qwen2": tiny_models.build_tiny_qwen2,
-        "t5": tiny_models.build_tiny_t5,
-        "bert-tc": tiny_models.build_tiny_token_classifier,
-    }
     kind = model.split(":", 1)[1]
-    if kind not in builders:
-        raise ConfigError(f"unknown tiny model {model!r}; available: {', '.join('tiny:' + k for k in builders)}")
-    return str(builders[kind]())
+    if kind not in TINY_BUILDERS:
+        raise ConfigError(f"unknown tiny model {model!r}; available: {', '.join('tiny:' + k for k in TINY_BUILDERS)}")
+    return str(getattr(tiny_models, TINY_BUILDERS[kind])())
+
+
+TINY_BUILDERS: dict[str, str] = {"qwen2": "build_tiny_qwen2", "t5": "build_tiny_t5",
+                                 "bert-tc": "build_tiny_token_classifier"}
+"""``tiny:<name>`` -> the builder in ``eat_core.tiny_models`` (a registry the validator checks names against)."""
 
 
 def load_config_file(path: str | Path) -> RunConfig:
@@ -200,7 +220,7 @@ class EvalRequest(_Strict):
     data_dir: str | None = None
     split: Literal["train", "dev", "test"] | None = None
     limit: int | None = Field(None, ge=1)
-    repair_tags: bool | None = None
+    repair_tags: bool | None = None  # None: the profile's (repair); False: strict, orphan I- tags are refused
     llm_backend: str | None = None
     llm: str | None = None
     base_url: str | None = None
@@ -210,6 +230,10 @@ class EvalRequest(_Strict):
     rounds: Literal[1, 3, 5] | None = None
     shard_size: int | None = Field(None, ge=1)
     run_id: str | None = None
+    overlong: Literal["error", "truncate"] | None = None
+    method: str | None = None
+    demonstrations: int | None = Field(None, ge=0)
+    crop_matcher: Literal["crop", "eat"] | None = None
 
     def resolve(self) -> RunConfig:
         return get_profile(self.profile).with_overrides(**{
@@ -227,4 +251,8 @@ class EvalRequest(_Strict):
             "extractor.model": self.extractor_model,
             "engine.rounds": self.rounds,
             "shard_size": self.shard_size,
+            "data.overlong": self.overlong,
+            "method.name": self.method,
+            "method.demonstrations": self.demonstrations,
+            "method.crop_matcher": self.crop_matcher,
         })

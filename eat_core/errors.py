@@ -6,11 +6,18 @@ from pathlib import Path
 
 
 class EatError(Exception):
-    """Base class: the CLI prints these as one clear line instead of a traceback."""
+    """Base class: the CLI prints these as one clear line instead of a traceback.
+
+    ``retryable`` says whether running the same work again could succeed: a locked file can, a typo cannot.
+    """
+
+    retryable = True
 
 
 class DataError(EatError):
     """Malformed or missing input data."""
+
+    retryable = False
 
     def __init__(self, message: str, path: str | Path | None = None, line: int | None = None) -> None:
         self.path = str(path) if path is not None else None
@@ -24,10 +31,34 @@ class DataError(EatError):
 class ConfigError(EatError):
     """An invalid configuration value or an unknown registry name."""
 
+    retryable = False
+
 
 class StoreError(EatError):
     """The DuckDB store is locked, corrupt or of a newer schema."""
 
 
 class BackendError(EatError):
-    """An LLM backend or extractor failed in a way retries cannot fix."""
+    """An LLM backend or extractor failed in a way retries cannot fix (a missing model, a refused request)."""
+
+    retryable = False
+
+
+class ServiceUnavailable(BackendError):
+    """A served model stayed unreachable through the backend's own retries; a later attempt may succeed."""
+
+    retryable = True
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """False for errors that the same attempt would hit again (``EatError.retryable``); True for anything else."""
+    return bool(getattr(exc, "retryable", True))
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """``Class: first line of the message``, for the last lines of a failed run."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    if len(first) > limit:
+        first = first[: limit - 3] + "..."
+    return f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__

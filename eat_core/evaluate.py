@@ -11,16 +11,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eat_core.config import RunConfig
 from eat_core.data import load_split
-from eat_core.errors import ConfigError
+from eat_core.errors import ConfigError, is_retryable, one_line
 from eat_core.hashing import content_hash
 from eat_core.inputs import RunInputs, changes_between, collect_inputs, data_path, file_stamp
 from eat_core.languages import join_tokens
@@ -29,6 +29,7 @@ from eat_core.store import Store
 from eat_core.types import Prediction, Sentence
 
 Progress = Callable[[str], None]
+log = logging.getLogger("eat")
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Pipeline:
         self.progress = progress or (lambda message: None)
         self._engine = None
         self._llm = None
+        self._load_error: BaseException | None = None
         self._load_lock = threading.Lock()
         # one in-process model serves one shard at a time; a served model (openai backend) takes them concurrently
         self._run_lock = threading.Lock() if cfg.llm.backend == "transformers" else contextlib.nullcontext()
@@ -90,28 +92,42 @@ class Pipeline:
             return self._build_engine()
 
     def _build_engine(self):
+        if self._load_error is not None:
+            raise self._load_error  # a missing model stays missing: do not reload it for every shard
+        try:
+            return self._load_engine()
+        except Exception as exc:
+            if not is_retryable(exc):
+                self._load_error = exc
+            raise
+
+    def _load_engine(self):
         if self._engine is None:
             from eat_core.extractors import load_extractor
             from eat_core.llm import load_backend
-            from eat_core.llm.cache import CachedLLM
-            from eat_core.translate import DualTranslator
+            from eat_core.llm.cache import CacheCounters, CachedLLM
+            from eat_core.methods import load_method, method_class
 
-            self.progress(f"loading LLM {self.cfg.llm.model} ({self.cfg.llm.backend}) and extractor "
-                          f"{self.cfg.extractor.name}")
-            self._llm = CachedLLM(load_backend(self.cfg.llm), self.store)
-            self._engine = DualTranslator(self._llm, load_extractor(self.cfg.extractor), self.cfg.engine,
-                                          temperature=self.cfg.llm.temperature, seed=self.cfg.llm.seed)
+            method = method_class(self.cfg.method.name)
+            parts = ([f"LLM {self.cfg.llm.model} ({self.cfg.llm.backend})"] if method.needs_llm else []) + (
+                [f"extractor {self.cfg.extractor.name}"] if method.needs_extractor else [])
+            self.progress(f"method {self.cfg.method.name}: loading " + (" and ".join(parts) or
+                                                                        f"tagger {self.cfg.extractor.model}"))
+            self._llm = CachedLLM(load_backend(self.cfg.llm), self.store) if method.needs_llm else None
+            self._counters = self._llm.counters if self._llm else CacheCounters()
+            extractor = load_extractor(self.cfg.extractor) if method.needs_extractor else None
+            self._engine = load_method(self.cfg, self._llm, extractor)
         return self._engine
 
     def run_shard(self, run_id: str, lang: str, index: int, sentences: Sequence[Sentence]) -> tuple[int, int]:
         """Translate, tag and align one shard and store it atomically; returns (cache hits, misses)."""
         engine = self.engine()
         with self._run_lock:
-            before = (self._llm.counters.hits, self._llm.counters.misses)
+            before = (self._counters.hits, self._counters.misses)
             t0 = time.perf_counter()
             predictions = engine.run(sentences)
-            hits = self._llm.counters.hits - before[0]
-            misses = self._llm.counters.misses - before[1]
+            hits = self._counters.hits - before[0]
+            misses = self._counters.misses - before[1]
         self.store.write_shard_result(run_id, lang, index, [prediction_row(p) for p in predictions], hits, misses,
                                       time.perf_counter() - t0)
         return hits, misses
@@ -136,7 +152,25 @@ def load_language(cfg: RunConfig, lang: str) -> list[Sentence]:
     """One language's evaluation sentences (parsed once per process)."""
     d = cfg.data
     stamp = file_stamp(data_path(cfg, lang)) if d.source != "hub" else ()
-    return list(_load_cached(d.source, lang, d.split, d.data_dir, d.repair_tags, d.limit, stamp))
+    return list(_load_limited(cfg.data, lang, stamp)[0])
+
+
+@functools.lru_cache(maxsize=32)
+def _load_limited(d, lang: str, stamp: tuple) -> tuple[tuple[Sentence, ...], tuple[tuple[str, int], ...]]:
+    """Sentences within the input limits of ``d`` (a ``DataConfig``), and what truncation cut, by reason."""
+    from eat_core.data.limits import InputLimits, apply_limits
+
+    sentences = _load_cached(d.source, lang, d.split, d.data_dir, d.repair_tags, d.limit, stamp)
+    path = None if d.source == "hub" else Path(data_path(RunConfig(data=d), lang))
+    kept, cut = apply_limits(sentences, InputLimits.from_config(d), path=path)
+    return tuple(kept), tuple(sorted(cut.items()))
+
+
+def truncations(cfg: RunConfig, lang: str) -> dict[str, int]:
+    """What ``data.overlong='truncate'`` cut in ``lang``, by reason (empty in the default error mode)."""
+    d = cfg.data
+    stamp = file_stamp(data_path(cfg, lang)) if d.source != "hub" else ()
+    return dict(_load_limited(cfg.data, lang, stamp)[1])
 
 
 def plan_shards(cfg: RunConfig) -> list[tuple[str, int, int]]:
@@ -151,7 +185,8 @@ _PIPELINES: dict[tuple[str, str], Pipeline] = {}
 def pipeline_for(cfg: RunConfig, store: Store, progress: Progress | None = None) -> Pipeline:
     """The LLM and extractor are loaded once per process and reused by every shard of that process."""
     models = {i.name: i.fingerprint for i in inputs_of(cfg).items if not i.name.startswith("data:")}
-    key = (content_hash([cfg.llm.model_dump(), cfg.extractor.model_dump(), cfg.engine.model_dump(), models]),
+    key = (content_hash([cfg.method.model_dump(), cfg.llm.model_dump(), cfg.extractor.model_dump(),
+                         cfg.engine.model_dump(), models]),
            str(store.path.resolve()))  # weights rewritten in place load afresh
     if key not in _PIPELINES:
         _PIPELINES[key] = Pipeline(cfg, store, progress)
@@ -167,13 +202,15 @@ def run_shard(cfg: RunConfig, db: str | Path, run_id: str, lang: str, index: int
     row = store.query("SELECT status, cache_hits, cache_misses, n_sentences FROM shards WHERE run_id = ? AND "
                       "lang = ? AND shard_index = ?", [run_id, lang, index]) if store.path.exists() else []
     if row and row[0][0] == "done":
-        return {"lang": lang, "shard": index, "status": "skipped", "sentences": row[0][3], "hits": row[0][1],
-                "misses": row[0][2]}
+        store.mark_shard_reused(run_id, lang, index)
+        calls = (row[0][1] or 0) + (row[0][2] or 0)
+        return {"lang": lang, "shard": index, "status": "skipped", "sentences": row[0][3], "hits": calls,
+                "misses": 0}
     sentences = shards_of(load_language(cfg, lang), cfg.shard_size)[index]
     store.mark_shard(run_id, lang, index, len(sentences), "running", attempt=True)
     try:
         hits, misses = pipeline_for(cfg, store, progress).run_shard(run_id, lang, index, sentences)
-    except Exception as exc:
+    except BaseException as exc:
         store.mark_shard(run_id, lang, index, len(sentences), "failed", f"{exc.__class__.__name__}: {exc}"[:2000])
         raise
     return {"lang": lang, "shard": index, "status": "done", "sentences": len(sentences), "hits": hits,
@@ -191,9 +228,10 @@ def score_run(store: Store, run_id: str, lang: str, protocol: str) -> dict[str, 
     pred = [json.loads(r[2]) for r in rows]
     originals = [join_tokens(t, lang) for t in tokens]
     roundtrips = [r[3] or "" for r in rows]
-    scores = score_language(lang, gold, pred, originals, roundtrips, protocol)
+    scores = score_language(lang, gold, pred, originals, roundtrips, protocol, tokens=tokens)
     values = {"token_f1": scores.token.f1, "entity_f1": scores.entity.f1, "entity_precision": scores.entity.precision,
-              "entity_recall": scores.entity.recall, "bleu": scores.bleu, "entropy_loss": scores.entropy_loss}
+              "entity_recall": scores.entity.recall, "bleu": scores.bleu, "entropy_loss": scores.entropy_loss,
+              "token_f1_true": scores.token_true.f1}
     signature_of = {"entity_precision": "entity_f1", "entity_recall": "entity_f1"}
     store.put_metrics(run_id, lang, [
         (name, value, scores.signatures[signature_of.get(name, name)],
@@ -205,31 +243,74 @@ def score_run(store: Store, run_id: str, lang: str, protocol: str) -> dict[str, 
 
 def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
              progress: Progress | None = None) -> EvalResult:
-    """Run (or resume) an evaluation without Prefect; returns which shards were computed, skipped or failed."""
+    """Run (or resume) an evaluation without Prefect; returns which shards were computed, skipped or failed.
+
+    The configuration is validated first (names, paths, data and its limits: one-line errors, nothing recorded).
+    A run stopped by an exception or Ctrl-C is marked ``failed`` or ``interrupted`` with the reason before the
+    exception propagates; failed shards mark it ``failed``, naming them. A re-run resumes either way.
+    """
+    from eat_core.validate import validate_config
+
     say = progress or (lambda message: None)
+    validate_config(cfg)
     store = Store(db)
     run_id = run_id or run_id_for(cfg)
     for note in start_run(store, run_id, cfg):
         say(note)
-    finished = done_shards(store, run_id)
-    plan = plan_shards(cfg)
-    todo = [(lang, i, n) for lang, i, n in plan if (lang, i) not in finished]
-    result = EvalResult(run_id, skipped_shards=len(plan) - len(todo))
-    say(f"run {run_id}: {len(plan)} shards in {len(cfg.data.languages)} language(s); "
-        f"{result.skipped_shards} already done, {len(todo)} to compute")
-    tracker = ProgressTracker(sum(n for _, _, n in todo))
-    for k, (lang, index, _) in enumerate(todo, start=1):
-        try:
-            outcome = run_shard(cfg, store.path, run_id, lang, index, say)
-        except Exception as exc:  # a failed shard must not stop the others
-            message = f"{exc.__class__.__name__}: {exc}"
-            result.failed_shards.append((lang, index, message))
-            say(f"[{k}/{len(todo)}] {lang} shard {index} FAILED: {message}\n{traceback.format_exc(limit=3)}")
-            continue
-        result.computed_shards += 1
-        say(f"[{k}/{len(todo)}] " + tracker.update(outcome))
-    finish_run(store, run_id, cfg, failed=bool(result.failed_shards))
+    try:
+        finished = done_shards(store, run_id)
+        plan = plan_shards(cfg)
+        todo = [(lang, i, n) for lang, i, n in plan if (lang, i) not in finished]
+        result = EvalResult(run_id, skipped_shards=len(plan) - len(todo))
+        say(f"run {run_id}: {len(plan)} shards in {len(dict.fromkeys(cfg.data.languages))} language(s); "
+            f"{result.skipped_shards} already done, {len(todo)} to compute")
+        for lang in dict.fromkeys(cfg.data.languages):
+            cut = truncations(cfg, lang)
+            if cut:
+                say(f"{lang}: input limits: " + ", ".join(f"{reason}={n}" for reason, n in cut.items()))
+        for lang, index in sorted(finished):
+            store.mark_shard_reused(run_id, lang, index)
+        tracker = ProgressTracker(sum(n for _, _, n in todo))
+        for k, (lang, index, _) in enumerate(todo, start=1):
+            try:
+                outcome = run_shard(cfg, store.path, run_id, lang, index, say)
+            except Exception as exc:  # a failed shard must not stop the others
+                message = one_line(exc)
+                result.failed_shards.append((lang, index, message))
+                log.debug("%s shard %s failed", lang, index, exc_info=True)
+                say(f"[{k}/{len(todo)}] {lang} shard {index} FAILED: {message}")
+                continue
+            result.computed_shards += 1
+            say(f"[{k}/{len(todo)}] " + tracker.update(outcome))
+        finish_run(store, run_id, cfg, failed=bool(result.failed_shards), reason=failure_summary(
+            run_id, result.failed_shards, retried=False) if result.failed_shards else None)
+    except KeyboardInterrupt:
+        end_run(store, run_id, "interrupted", "interrupted (Ctrl-C); re-run the same command to resume")
+        raise
+    except BaseException as exc:
+        end_run(store, run_id, "failed", one_line(exc))
+        raise
     return result
+
+
+def failure_summary(run_id: str, failed: Sequence[tuple[str, int, str]], *, retried: bool) -> str:
+    """The last lines of a run with failed shards: their names, then each cause with the shards it stopped."""
+    names = ", ".join(f"{lang}/{index}" for lang, index, _ in failed)
+    by_cause: dict[str, list[str]] = {}
+    for lang, index, cause in failed:
+        by_cause.setdefault(cause, []).append(f"{lang}/{index}")
+    lines = [f"run {run_id}: {len(failed)} shard(s) failed{' after retries' if retried else ''}: {names}; "
+             "fix the cause below, then re-run the same command to resume them"]
+    lines += [f"  {', '.join(shards)}: {cause}" for cause, shards in by_cause.items()]
+    return "\n".join(lines)
+
+
+def end_run(store: Store, run_id: str, status: str, reason: str) -> None:
+    """Mark a run that stopped early (``failed`` or ``interrupted``); never hides the original exception."""
+    try:
+        store.finish_run(run_id, status, reason)
+    except Exception:  # noqa: BLE001 - the store may be what failed; the caller re-raises the real cause
+        log.warning("could not mark run %s %s", run_id, status, exc_info=True)
 
 
 def start_run(store: Store, run_id: str, cfg: RunConfig) -> list[str]:
@@ -261,21 +342,26 @@ def _changes_since_last_run(store: Store, run_id: str, cfg: RunConfig, inputs: R
     return [f"{line}: new run {run_id} (run {rows[0][0]} stays queryable)" for line in changed]
 
 
-def finish_run(store: Store, run_id: str, cfg: RunConfig, failed: bool) -> dict[str, dict[str, float]]:
-    """Score every language whose shards changed since its metrics were written; mark the run done or failed."""
+def finish_run(store: Store, run_id: str, cfg: RunConfig, failed: bool, reason: str | None = None,
+               reused: Sequence[tuple[str, int]] = ()) -> dict[str, dict[str, float]]:
+    """Score every language whose shards changed since its metrics were written; mark the run done or failed
+    (with ``reason``). ``reused``: shards served from a cache this time (their calls count as cache hits)."""
+    for lang, index in reused:
+        store.mark_shard_reused(run_id, lang, index)
     stale = set(store.query(
         "SELECT s.lang FROM shards s LEFT JOIN (SELECT lang, min(created_at) AS scored FROM metrics "
         "WHERE run_id = ? GROUP BY lang) m USING (lang) WHERE s.run_id = ? "
         "GROUP BY s.lang, m.scored HAVING m.scored IS NULL OR max(s.updated_at) >= m.scored", [run_id, run_id]))
     stale_langs = {lang for (lang,) in stale}
     scores = {}
-    for lang in cfg.data.languages:
+    for lang in dict.fromkeys(cfg.data.languages):
         if lang in stale_langs:
             scores[lang] = score_run(store, run_id, lang, cfg.token_f1_protocol)
         else:
             rows = store.query("SELECT metric, value FROM metrics WHERE run_id = ? AND lang = ?", [run_id, lang])
             scores[lang] = dict(rows)
-    store.finish_run(run_id, "failed" if failed else "done")
+    one = "; ".join(line.strip() for line in (reason or "shards failed").splitlines())
+    store.finish_run(run_id, "failed" if failed else "done", one if failed else None)
     return scores
 
 
@@ -287,11 +373,12 @@ class ProgressTracker:
         self.done = 0
         self.t0 = time.perf_counter()
 
-    def update(self, outcome: dict) -> str:
+    def update(self, outcome: dict, reused: bool = False) -> str:
+        """``reused``: the shard came back from a cache (Prefect's ``Cached``); so did every call it made."""
         self.done += outcome["sentences"]
         elapsed = time.perf_counter() - self.t0
         calls = (outcome["hits"] or 0) + (outcome["misses"] or 0)
-        rate = (outcome["hits"] or 0) / calls if calls else 0.0
+        rate = 1.0 if reused or outcome["status"] == "skipped" else (outcome["hits"] or 0) / calls if calls else 0.0
         per = elapsed / max(1, self.done)
         eta = per * max(0, self.total - self.done)
         return (f"{outcome['lang']} shard {outcome['shard']} {outcome['status']}: {outcome['sentences']} sentences, "
@@ -300,7 +387,13 @@ class ProgressTracker:
 
 
 def load_run_config(db: str | Path, run_id: str) -> RunConfig:
-    rows = Store(db).query("SELECT config FROM runs WHERE run_id = ?", [run_id])
-    if not rows:
-        raise ConfigError(f"no run {run_id!r} in {db}; see `eat results --db {db}` for the runs there")
-    return RunConfig.model_validate(json.loads(rows[0][0]))
+    from eat_core.report import require_run
+
+    store = Store(db)
+    require_run(store, run_id)
+    rows = store.query("SELECT config FROM runs WHERE run_id = ?", [run_id])
+    try:
+        return RunConfig.model_validate(json.loads(rows[0][0]))
+    except ValueError as exc:
+        raise ConfigError(f"run {run_id!r}: its stored configuration no longer validates ({one_line(exc)}); "
+                          "start a new run with `eat run`") from None

@@ -2,9 +2,17 @@
 
 Two F1 conventions, because the field uses both:
 
-* ``token_f1`` -- the EAT paper's number: token labels in the IO scheme, micro-averaged over PER/ORG/LOC (what
-  ``sklearn.metrics.f1_score(average="micro", labels=[...])`` gives). The official EAT code also skips sentences whose
-  gold tags hold no entity; that is the named protocol ``eat-official``. ``all-sentences`` keeps every sentence.
+* ``token_f1`` -- the EAT paper's number: labels in the IO scheme, micro-averaged over PER/ORG/LOC (what
+  ``sklearn.metrics.f1_score(average="micro", labels=[...])`` gives), over sentences whose gold holds an entity.
+  Three named protocols (``TOKEN_F1_PROTOCOLS``):
+
+  - ``eat-official`` -- the official EAT scorer (ZelateCalcite/EAT_NER), the one behind the paper's tables. It does
+    not score tags where they stand: it rebuilds every gold and predicted entity as a *string* and labels that
+    string's first still-unlabelled occurrence in the sentence (characters for zh/ja, tokens elsewhere). A repeated
+    string, a ``#`` inside a zh/ja entity, ``'''`` quotes or a ``( 51 )`` suffix therefore move or drop labels. See
+    :func:`official_counts` for the rules.
+  - ``token`` -- the same F1 with every tag at its true token position: what we recommend for new comparisons.
+  - ``all-sentences`` -- ``token`` that also counts false positives in sentences without gold entities.
 * ``entity_f1`` -- strict IOB2 entity-level F1 (seqeval ``mode="strict"``), which the rest of the field reports.
 
 Counts first, scores second (sacrebleu's habit): shards add their :class:`Counts`, the aggregate divides once.
@@ -13,6 +21,7 @@ Counts first, scores second (sacrebleu's habit): shards add their :class:`Counts
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,11 +32,19 @@ from eat_core.errors import ConfigError
 from eat_core.types import ENTITY_TYPES
 
 TOKEN_F1_PROTOCOLS: dict[str, dict[str, object]] = {
-    "eat-official": {"scheme": "IO", "average": "micro", "skip_sentences_without_gold": True},
-    "all-sentences": {"scheme": "IO", "average": "micro", "skip_sentences_without_gold": False},
+    "eat-official": {"scheme": "IO", "average": "micro", "skip_sentences_without_gold": True,
+                     "placement": "string-search"},
+    "token": {"scheme": "IO", "average": "micro", "skip_sentences_without_gold": True, "placement": "true-position"},
+    "all-sentences": {"scheme": "IO", "average": "micro", "skip_sentences_without_gold": False,
+                      "placement": "true-position"},
 }
-"""``eat-official`` reproduces the official EAT scorer; ``all-sentences`` also counts false positives in sentences
-that have no gold entity, which is stricter and what a user of the tagger experiences."""
+"""``eat-official`` is the official EAT scorer (matches the paper's tables); ``token`` scores the same labels at their
+true positions (recommended); ``all-sentences`` also counts false positives in sentences without gold entities,
+which is stricter and what a user of the tagger experiences."""
+
+PAPER_PROTOCOL = "eat-official"
+"""The protocol behind EAT Table 4 and every number the paper reports."""
+RECOMMENDED_PROTOCOL = "token"
 
 
 def _version(package: str) -> str:
@@ -103,10 +120,23 @@ def per_type(counts: Counts, types: Sequence[str] = ENTITY_TYPES) -> dict[str, S
 
 
 def token_counts(
-    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], protocol: str = "eat-official"
+    gold: Sequence[Sequence[str]],
+    pred: Sequence[Sequence[str]],
+    protocol: str = RECOMMENDED_PROTOCOL,
+    *,
+    tokens: Sequence[Sequence[str]] | None = None,
+    lang: str | None = None,
 ) -> Counts:
-    """Per-token TP/FP/FN in the IO scheme under a named protocol (see ``TOKEN_F1_PROTOCOLS``)."""
+    """Per-unit TP/FP/FN in the IO scheme under a named protocol (see ``TOKEN_F1_PROTOCOLS``).
+
+    ``eat-official`` rebuilds entities as strings, so it needs the sentences' ``tokens`` and ``lang``; the
+    true-position protocols ignore both.
+    """
     options = token_protocol(protocol)
+    if options["placement"] == "string-search":
+        if tokens is None or lang is None:
+            raise ConfigError(f"token-F1 protocol {protocol!r} rebuilds entities as strings: pass tokens= and lang=")
+        return official_counts(tokens, gold, pred, lang)
     counts = Counts()
     for g_tags, p_tags in zip(gold, pred, strict=True):
         if len(g_tags) != len(p_tags):
@@ -114,14 +144,7 @@ def token_counts(
         g_io, p_io = to_io(g_tags), to_io(p_tags)
         if options["skip_sentences_without_gold"] and all(t == "O" for t in g_io):
             continue
-        for g, p in zip(g_io, p_io, strict=True):
-            if p != "O" and p == g:
-                counts.tp[p] += 1
-            else:
-                if p != "O":
-                    counts.fp[p] += 1
-                if g != "O":
-                    counts.fn[g] += 1
+        _add_unit_counts(counts, g_io, p_io)
     return counts
 
 
@@ -134,8 +157,121 @@ def token_protocol(protocol: str) -> dict[str, object]:
         ) from None
 
 
-def token_signature(protocol: str = "eat-official", types: Sequence[str] = ENTITY_TYPES) -> Signature:
-    return Signature.make("token_f1", {"protocol": protocol, **token_protocol(protocol), "labels": ",".join(types)}, [])
+def token_signature(protocol: str = "eat-official", types: Sequence[str] = ENTITY_TYPES,
+                    lang: str | None = None) -> Signature:
+    """``lang`` adds the unit eat-official counts in (characters for zh/ja, tokens elsewhere)."""
+    options: dict[str, object] = {"protocol": protocol, **token_protocol(protocol), "labels": ",".join(types)}
+    if options["placement"] == "string-search" and lang is not None:
+        options["units"] = "char" if lang in OFFICIAL_CHARACTER_LANGS else "token"
+    return Signature.make("token_f1", options, [])
+
+
+# --- the official EAT scorer (protocol eat-official) -------------------------------------------------------------
+
+OFFICIAL_CHARACTER_LANGS = ("zh", "ja")
+"""Languages the official code handles with its ``zh`` flag: text and entities concatenated, units are characters."""
+OFFICIAL_STOP_WORDS = frozenset({"REDIRECCIÓN", "WEITERLEITUNG", "'", "''", "``", "`", '"', '""'})
+"""Words (upper-cased) the official scorer removes from *predicted* entity strings before searching them."""
+_NUMBER_SUFFIX = re.compile(r"\( \d+ \)")
+
+
+def official_entities(tokens: Sequence[str], tags: Sequence[str], lang: str) -> list[tuple[str, str]]:
+    """``(string, label)`` of every entity as the official scorer builds it, left to right.
+
+    An entity starts at any ``B-`` or ``I-`` tag and runs over the ``I-`` tags after it, whatever their type; its
+    label is the first tag's type. Its string is its tokens joined by a space, or for zh/ja concatenated with every
+    ``#`` made a space. ``(["前", "鎮", "#", "區"], ["B-LOC", "I-LOC", "I-LOC", "I-LOC"], "zh")`` ->
+    ``[("前鎮 區", "LOC")]``.
+    """
+    chars = lang in OFFICIAL_CHARACTER_LANGS
+    found: list[tuple[str, str]] = []
+    start = None
+    for i, tag in enumerate([*tags, "O"]):
+        if start is not None and not tag.startswith("I-"):
+            words = tokens[start:i]
+            found.append(("".join(words).replace("#", " ") if chars else " ".join(words), tags[start][2:]))
+            start = None
+        if start is None and tag[:2] in ("B-", "I-"):
+            start = i
+    return found
+
+
+def official_units(tokens: Sequence[str], lang: str) -> list[str]:
+    """The units the official scorer labels: characters of the zh/ja text (``'''`` collapsed to ``'``), else tokens."""
+    if lang in OFFICIAL_CHARACTER_LANGS:
+        text = "".join(tokens).replace("#", " ").replace("'''", "'")
+        return list(text.replace(" ", "#"))
+    return " ".join(tokens).split(" ")
+
+
+def without_stop_words(entity: str) -> str:
+    """A predicted entity string without the official stop words (``"'' Berlin ''"`` -> ``"Berlin"``)."""
+    return " ".join(w for w in entity.split(" ") if w.upper() not in OFFICIAL_STOP_WORDS)
+
+
+def official_labels(units: Sequence[str], entities: Sequence[tuple[str, str]], lang: str) -> list[str]:
+    """Label ``units`` by placing each entity string at its first occurrence whose first unit is still ``O``.
+
+    zh/ja: the string is a literal searched over the characters, occurrences taken left to right without overlap
+    (``re.finditer``); it never matches when it holds a space, i.e. a ``#`` token. Elsewhere: the string, with
+    ``( 51 )``-style suffixes removed and stripped, split on a space, must equal a run of tokens (any start). A string
+    not found labels nothing.
+    """
+    labels = ["O"] * len(units)
+    if lang in OFFICIAL_CHARACTER_LANGS:
+        text = "".join(units)
+        for string, label in entities:
+            if not string:
+                continue  # the official loop labels no unit for an empty string
+            at = text.find(string)
+            while at >= 0 and labels[at] != "O":
+                at = text.find(string, at + len(string))
+            if at >= 0:
+                labels[at : at + len(string)] = [label] * len(string)
+        return labels
+    units = list(units)
+    for string, label in entities:
+        words = _NUMBER_SUFFIX.sub("", string).strip().split(" ")
+        n = len(words)
+        for at in range(len(units) - n + 1):
+            if labels[at] == "O" and units[at : at + n] == words:
+                labels[at : at + n] = [label] * n
+                break
+    return labels
+
+
+def official_counts(
+    tokens: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], lang: str
+) -> Counts:
+    """Unit TP/FP/FN exactly as the official EAT scorer counts them (protocol ``eat-official``).
+
+    Per sentence with at least one gold entity: build the text units (:func:`official_units`) and the entity
+    strings (:func:`official_entities`; predicted ones through :func:`without_stop_words`), place gold and predicted
+    strings separately (:func:`official_labels`), and compare the two label sequences unit by unit. Tags are read as
+    written: hand raw tags to reproduce the official scorer on a file (an ``I-X`` after ``B-Y`` continues ``Y``).
+    """
+    counts = Counts()
+    for toks, g_tags, p_tags in zip(tokens, gold, pred, strict=True):
+        if not len(toks) == len(g_tags) == len(p_tags):
+            raise ValueError(f"{len(toks)} tokens, {len(g_tags)} gold tags, {len(p_tags)} predicted tags")
+        g_entities = official_entities(toks, g_tags, lang)
+        if not g_entities:
+            continue
+        p_entities = [(without_stop_words(s), label) for s, label in official_entities(toks, p_tags, lang)]
+        units = official_units(toks, lang)
+        _add_unit_counts(counts, official_labels(units, g_entities, lang), official_labels(units, p_entities, lang))
+    return counts
+
+
+def _add_unit_counts(counts: Counts, gold: Sequence[str], pred: Sequence[str]) -> None:
+    for g, p in zip(gold, pred, strict=True):
+        if p != "O" and p == g:
+            counts.tp[p] += 1
+        else:
+            if p != "O":
+                counts.fp[p] += 1
+            if g != "O":
+                counts.fn[g] += 1
 
 
 # --- entity level (seqeval strict IOB2) -----------------------------------------------------------------------
@@ -245,6 +381,8 @@ class LanguageScores:
     bleu: float
     entropy_loss: float
     signatures: dict[str, str]
+    token_true: Score | None = None
+    """Token F1 at true positions (protocol ``token``), beside ``token`` under the configured protocol."""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -257,21 +395,68 @@ def score_language(
     originals: Sequence[str],
     roundtrips: Sequence[str],
     protocol: str = "eat-official",
+    *,
+    tokens: Sequence[Sequence[str]] | None = None,
 ) -> LanguageScores:
-    """Every metric for one language, with signatures."""
+    """Every metric for one language, with signatures. ``tokens`` are needed by ``eat-official`` (the default)."""
     ecounts = entity_counts(gold, pred)
     return LanguageScores(
         lang=lang,
         sentences=len(gold),
-        token=micro(token_counts(gold, pred, protocol)),
+        token=micro(token_counts(gold, pred, protocol, tokens=tokens, lang=lang)),
+        token_true=micro(token_counts(gold, pred, RECOMMENDED_PROTOCOL)),
         entity=micro(ecounts),
         entity_per_type=per_type(ecounts),
         bleu=corpus_bleu(roundtrips, originals, lang),
         entropy_loss=entropy_loss(roundtrips, originals, lang),
         signatures={
-            "token_f1": str(token_signature(protocol)),
+            "token_f1": str(token_signature(protocol, lang=lang)),
+            "token_f1_true": str(token_signature(RECOMMENDED_PROTOCOL)),
             "entity_f1": str(entity_signature()),
             "bleu": str(bleu_signature(lang)),
             "entropy_loss": str(entropy_signature(lang)),
         },
     )
+
+
+# --- several protocols at once (``eat score``) ------------------------------------------------------------------
+
+SCORE_PROTOCOLS = ("eat-official", "token", "entity")
+"""What ``eat score --protocol all`` reports; ``all-sentences`` is available by name."""
+
+
+def protocol_names(choice: str) -> tuple[str, ...]:
+    """``"all"`` -> every protocol of :data:`SCORE_PROTOCOLS`; one known name -> itself."""
+    known = (*TOKEN_F1_PROTOCOLS, "entity")
+    if choice == "all":
+        return SCORE_PROTOCOLS
+    if choice not in known:
+        raise ConfigError(f"unknown protocol {choice!r}; available: {', '.join(known)}, all")
+    return (choice,)
+
+
+def protocol_counts(
+    tokens: Sequence[Sequence[str]],
+    gold: Sequence[Sequence[str]],
+    pred: Sequence[Sequence[str]],
+    lang: str,
+    protocols: Sequence[str] = SCORE_PROTOCOLS,
+) -> dict[str, tuple[Counts, Signature]]:
+    """Counts and signature per protocol for tags as written in files.
+
+    ``eat-official`` sees the tags as written (the official scorer reads raw files); the other protocols see them
+    with every orphan ``I-X`` turned into ``B-X`` (conlleval's and seqeval's default reading).
+    """
+    from eat_core.bio import repair_orphan_inside
+
+    fixed_gold = [repair_orphan_inside(t)[0] for t in gold]
+    fixed_pred = [repair_orphan_inside(t)[0] for t in pred]
+    out: dict[str, tuple[Counts, Signature]] = {}
+    for name in protocols:
+        if name == "entity":
+            out[name] = (entity_counts(fixed_gold, fixed_pred), entity_signature())
+        elif token_protocol(name)["placement"] == "string-search":
+            out[name] = (token_counts(gold, pred, name, tokens=tokens, lang=lang), token_signature(name, lang=lang))
+        else:
+            out[name] = (token_counts(fixed_gold, fixed_pred, name), token_signature(name))
+    return out

@@ -6,10 +6,19 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from eat_core.errors import StoreError
+from eat_core.errors import ConfigError, StoreError
 from eat_core.store import Store
 
 COLUMNS = ("token_f1", "entity_f1", "bleu", "entropy_loss")
+
+
+def require_run(store: Store, run_id: str) -> str:
+    """``run_id`` if ``store`` has it; else one line naming the most recent runs there (exit 2 in the CLI)."""
+    if store.query("SELECT 1 FROM runs WHERE run_id = ?", [run_id]):
+        return run_id
+    recent = [r[0] for r in store.query("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 5")]
+    shown = ", ".join(recent) if recent else "none yet"
+    raise ConfigError(f"unknown run {run_id!r} in {store.path}; most recent runs: {shown}")
 
 
 def latest_run(store: Store) -> str:
@@ -21,7 +30,7 @@ def latest_run(store: Store) -> str:
 
 def results_rows(db: str | Path, run_id: str | None = None) -> tuple[str, list[dict]]:
     store = Store(db)
-    run_id = run_id or latest_run(store)
+    run_id = require_run(store, run_id) if run_id else latest_run(store)
     metrics: dict[str, dict[str, float]] = {}
     for lang, metric, value in store.query("SELECT lang, metric, value FROM metrics WHERE run_id = ?", [run_id]):
         metrics.setdefault(lang, {})[metric] = value
@@ -72,7 +81,7 @@ PAPER_TABLE4 = {
     "DenKD (paper)": {"ar": 60.01, "hi": 69.76, "hy": 65.20, "ja": 37.90, "ka": 69.30, "ko": 62.51, "ru": 69.35,
                       "zh": 55.62},
 }
-"""Token-level F1 from EAT Table 4, for comparison rows in reports (test split, paper's protocol)."""
+"""Token-level F1 from EAT Table 4, for comparison rows in reports (test split, protocol eat-official)."""
 
 
 def markdown_report(db: str | Path, run_id: str | None = None) -> tuple[str, list[dict]]:
@@ -98,7 +107,10 @@ def markdown_report(db: str | Path, run_id: str | None = None) -> tuple[str, lis
              row(f"this run ({profile})", [r["token_f1"] for r in rows])]
     for name, values in PAPER_TABLE4.items():
         lines.append(row(name, [values.get(lang) for lang in langs]))
-    lines += ["", "Paper rows are on WikiANN test with the paper's protocol; compare only runs on the same split.", "",
+    lines += ["", "Paper rows are on WikiANN test, scored by the official EAT scorer (protocol `eat-official`); this "
+              f"run's token F1 uses protocol `{config.get('token_f1_protocol', '?')}`. The true-position protocol "
+              "`token` (`token_f1_true`) differs from `eat-official` by up to 1.5 points on zh/ja (README, Metrics). "
+              "Compare only runs on the same split and protocol.", "",
               "## All metrics", "", "| lang | token F1 | entity F1 | BLEU | L_e | sentences | shards | cache hit | "
               "s/sentence | failures |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -142,11 +154,17 @@ def plot_report(rows: list[dict], path: str | Path, title: str) -> Path:
 
 
 def write_report(db: str | Path, run_id: str | None, out_dir: str | Path) -> tuple[Path, Path]:
-    text, rows = markdown_report(db, run_id)
-    run = run_id or latest_run(Store(db))
+    from eat_core.validate import safe_file_stem
+
+    run = require_run(Store(db), run_id) if run_id else latest_run(Store(db))
+    text, rows = markdown_report(db, run)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    png = plot_report(rows, out / f"{run}.png", f"run {run}: F1 vs BLEU and L_e")
-    md = out / f"{run}.md"
+    stem = safe_file_stem(run)  # a stored run id never becomes a path outside ``out_dir``
+    png, md = out / f"{stem}.png", out / f"{stem}.md"
+    for path in (png, md):
+        if path.resolve().parent != out.resolve():
+            raise ConfigError(f"--out: refusing to write {path} outside {out}")
+    plot_report(rows, png, f"run {run}: F1 vs BLEU and L_e")
     md.write_text(text + f"\n![F1, BLEU and L_e per language]({png.name})\n", encoding="utf-8")
     return md, png

@@ -133,6 +133,7 @@ class CachedCall:
     prompt_tokens: int | None
     completion_tokens: int | None
     latency_s: float | None
+    truncated: bool | None = None  # NULL in rows written before migration 3
 
 
 class Store:
@@ -275,23 +276,23 @@ class Store:
             for chunk in _chunks(list(dict.fromkeys(keys)), 500):
                 placeholders = ",".join("?" * len(chunk))
                 rows = con.execute(
-                    "SELECT key, output, prompt_tokens, completion_tokens, latency_s FROM llm_cache "
+                    "SELECT key, output, prompt_tokens, completion_tokens, latency_s, truncated FROM llm_cache "
                     f"WHERE key IN ({placeholders})",
                     chunk,
                 ).fetchall()
                 out.update({r[0]: CachedCall(*r) for r in rows})
         return out
 
-    def put_cached_calls(self, rows: Iterable[tuple[str, str, str | None, dict, str, int | None, int | None, float]]):
-        """Rows of (key, model, adapter, request, output, prompt_tokens, completion_tokens, latency_s)."""
-        payload = [(k, m, a, json.dumps(req, ensure_ascii=False), o, pt, ct, lat)
-                   for k, m, a, req, o, pt, ct, lat in rows]
+    def put_cached_calls(self, rows: Iterable[tuple]):
+        """Rows of (key, model, adapter, request, output, prompt_tokens, completion_tokens, latency_s[, truncated])."""
+        payload = [(k, m, a, json.dumps(req, ensure_ascii=False), o, pt, ct, lat, *(rest[:1] or [None]))
+                   for k, m, a, req, o, pt, ct, lat, *rest in rows]
         if not payload:
             return
         with self.connect() as con:
             con.executemany(
                 "INSERT OR REPLACE INTO llm_cache (key, model, adapter, request, output, prompt_tokens, "
-                "completion_tokens, latency_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "completion_tokens, latency_s, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 payload,
             )
 
@@ -305,9 +306,21 @@ class Store:
                 [run_id, profile, json.dumps(config, sort_keys=True), status],
             )
 
-    def finish_run(self, run_id: str, status: str) -> None:
+    def finish_run(self, run_id: str, status: str, reason: str | None = None) -> None:
+        """End a run: ``done``, ``failed`` or ``interrupted``, with a one-line reason unless done."""
         with self.connect() as con:
-            con.execute("UPDATE runs SET status = ?, finished_at = now() WHERE run_id = ?", [status, run_id])
+            con.execute("UPDATE runs SET status = ?, status_reason = ?, finished_at = now() WHERE run_id = ?",
+                        [status, reason, run_id])
+
+    def mark_shard_reused(self, run_id: str, lang: str, shard_index: int) -> None:
+        """A finished shard served again from a cache (DuckDB or Prefect's): all its LLM calls count as reused.
+
+        ``updated_at`` is left alone, so the shard does not look changed to the scorer.
+        """
+        with self.connect() as con:
+            con.execute("UPDATE shards SET cache_hits = coalesce(cache_hits, 0) + coalesce(cache_misses, 0), "
+                        "cache_misses = 0 WHERE run_id = ? AND lang = ? AND shard_index = ? AND status = 'done'",
+                        [run_id, lang, shard_index])
 
     def mark_shard(self, run_id: str, lang: str, shard_index: int, n_sentences: int, status: str,
                    error: str | None = None, *, attempt: bool = False) -> None:

@@ -22,7 +22,7 @@ from eat_core.config import EngineConfig
 from eat_core.languages import join_tokens, language_name
 from eat_core.llm.base import Chat, Completion, Decoding
 from eat_core.prompts import PromptSet
-from eat_core.types import EnglishEntity, Prediction, Sentence, Transcript
+from eat_core.types import EnglishEntity, Placement, Prediction, Sentence, Transcript
 
 _REFUSAL = re.compile(r"\b(I cannot|I can't|I am unable|I'm unable|I'm sorry|As an AI)\b", re.IGNORECASE)
 _LABEL = re.compile(r"^\s*(?:\*\*)?(?:final\s+)?(?:english\s+)?(?:translation|result|answer)(?:\*\*)?\s*[:：]"
@@ -111,13 +111,42 @@ class DualTranslator:
             self.progress(f"{direction} round {k + 1}/{len(plan)}: {len(conversations)} requests")
         return last
 
+    def ask(self, system: str, template: str, fields: Sequence[dict], *,
+            final: bool = False) -> tuple[list[Completion], list[list[dict]]]:
+        """One-round requests, one per ``fields`` item, in one batch (the prompts of the competing methods)."""
+        chats = [[{"role": "system", "content": self.prompts.render(system, **f)},
+                  {"role": "user", "content": self.prompts.render(template, **f)}] for f in fields]
+        answers = self.llm.generate(chats, self._decoding(final)) if chats else []
+        self.progress(f"{template}: {len(chats)} requests")
+        return answers, [[{"round": template, "answer": a.text, "cached": a.cached}] for a in answers]
+
     def _start(self, direction: str, lang: str) -> _Conversation:
         system = self.prompts.system(direction, language=language_name(lang))
         return _Conversation([{"role": "system", "content": system}], [])
 
     def run(self, sentences: Sequence[Sentence]) -> list[Prediction]:
+        """EAT: forward translation, English NER, round trip, then every entity back onto the sentence."""
         if not sentences:
             return []
+        shard = self.translate_and_tag(sentences)
+
+        # 4. backward entity translation, English -> target span, for every entity of every sentence
+        jobs = [(i, e) for i, ents in enumerate(shard.entities) for e in ents]
+        convs = [self._start("backward", sentences[i].lang) for i, _ in jobs]
+        answers = self._converse("backward", convs, [
+            {"language": language_name(sentences[i].lang), "sentence": shard.texts[i], "phrase": e.text}
+            for i, e in jobs
+        ]) if jobs else []
+        per_sentence: list[list[tuple[EnglishEntity, str]]] = [[] for _ in sentences]
+        for (i, entity), conv, completion in zip(jobs, convs, answers, strict=True):
+            per_sentence[i].append((entity, completion.text))
+            shard.transcripts[i].backward[f"{entity.label}:{entity.text}"] = conv.log
+
+        # 5. alignment onto the original tokens
+        return self.align(sentences, shard, per_sentence)
+
+    def translate_and_tag(self, sentences: Sequence[Sentence]) -> TaggedShard:
+        """Steps every translate-test method shares: MrCoT forward translation, English NER, the round trip."""
         texts = [join_tokens(s.tokens, s.lang) for s in sentences]
         transcripts = [Transcript(s.id) for s in sentences]
         failures: list[list[str]] = [[] for _ in sentences]
@@ -150,28 +179,46 @@ class DualTranslator:
             for i, conv, completion in zip(todo, convs, done, strict=True):
                 roundtrip[i] = clean_translation(completion.text)
                 transcripts[i].roundtrip = conv.log
+        return TaggedShard(texts, english, [list(e) for e in entities], roundtrip, failures, transcripts)
 
-        # 4. backward entity translation, English -> target span, for every entity of every sentence
-        jobs = [(i, e) for i, ents in enumerate(entities) for e in ents]
-        convs = [self._start("backward", sentences[i].lang) for i, _ in jobs]
-        answers = self._converse("backward", convs, [
-            {"language": language_name(sentences[i].lang), "sentence": texts[i], "phrase": e.text} for i, e in jobs
-        ]) if jobs else []
-        per_sentence: list[list[tuple[EnglishEntity, str]]] = [[] for _ in sentences]
-        for (i, entity), conv, completion in zip(jobs, convs, answers, strict=True):
-            per_sentence[i].append((entity, completion.text))
-            transcripts[i].backward[f"{entity.label}:{entity.text}"] = conv.log
-
-        # 5. alignment onto the original tokens
+    def align(self, sentences: Sequence[Sentence], shard: TaggedShard,
+              per_sentence: Sequence[Sequence[tuple[EnglishEntity, str]]]) -> list[Prediction]:
+        """Place each (entity, answer) onto its sentence with the EAT aligner and build the predictions."""
         predictions = []
         for i, sentence in enumerate(sentences):
             placements = place_entities(sentence.tokens, sentence.lang, per_sentence[i],
                                         fuzzy_threshold=self.config.fuzzy_threshold,
                                         max_answer_chars=self.config.max_answer_chars)
-            failures[i] += [f"align_{p.reason}" for p in placements if p.reason]
-            predictions.append(Prediction(
-                sentence=sentence, english=english[i], roundtrip=roundtrip[i], entities=entities[i],
-                placements=placements, tags=tags_from_placements(placements, len(sentence.tokens)),
-                failures=failures[i], transcript=transcripts[i],
-            ))
+            predictions.append(prediction_from(sentence, shard, i, placements))
         return predictions
+
+
+@dataclass
+class TaggedShard:
+    """A shard after forward translation and English NER (and the round trip): what methods build on."""
+
+    texts: list[str]
+    english: list[str]
+    entities: list[list[EnglishEntity]]
+    roundtrip: list[str]
+    failures: list[list[str]]
+    transcripts: list[Transcript]
+
+    @classmethod
+    def untranslated(cls, sentences: Sequence[Sentence]) -> TaggedShard:
+        """For methods that never translate (direct prompting, model transfer)."""
+        n = len(sentences)
+        return cls([join_tokens(s.tokens, s.lang) for s in sentences], [""] * n, [[] for _ in sentences],
+                   [""] * n, [[] for _ in sentences], [Transcript(s.id) for s in sentences])
+
+
+def prediction_from(sentence: Sentence, shard: TaggedShard, i: int, placements: Sequence[Placement],
+                    extra_failures: Sequence[str] = ()) -> Prediction:
+    """A sentence's prediction from its placements; every unplaced entity's reason is a failure."""
+    failures = list(shard.failures[i]) + list(extra_failures) + [
+        f"{'crop' if p.method == 'crop' else 'align'}_{p.reason}" for p in placements if p.reason]
+    return Prediction(
+        sentence=sentence, english=shard.english[i], roundtrip=shard.roundtrip[i], entities=shard.entities[i],
+        placements=list(placements), tags=tags_from_placements(placements, len(sentence.tokens)),
+        failures=failures, transcript=shard.transcripts[i],
+    )

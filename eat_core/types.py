@@ -86,9 +86,12 @@ class Transcript:
     forward: list[dict] = field(default_factory=list)
     roundtrip: list[dict] = field(default_factory=list)
     backward: dict[str, list[dict]] = field(default_factory=dict)
+    tagging: list[dict] = field(default_factory=list)
+    """The requests of a competing method (direct, crop, fusion) that are not EAT's rounds."""
 
     def as_dict(self) -> dict:
-        return {"forward": self.forward, "roundtrip": self.roundtrip, "backward": self.backward}
+        out = {"forward": self.forward, "roundtrip": self.roundtrip, "backward": self.backward}
+        return {**out, "tagging": self.tagging} if self.tagging else out
 
 
 @dataclass

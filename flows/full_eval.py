@@ -1,42 +1,83 @@
 """``full_eval``: every language split into shards, each shard a retried, cached task; then metrics.
 
-Failed shards do not stop the others: the flow waits for all of them, scores what finished, and ends Failed naming
-the shards that still failed after their retries. Re-running with the same parameters (a new deployment run, or
-``prefect flow-run retry``) recomputes only missing or failed shards: finished ones come back Cached.
+The request is validated first (``eat_core.validate``): a bad parameter fails the run at once, its one line as the
+state message. Failed shards do not stop the others: the flow waits for all of them, scores what finished, and ends
+Failed naming each shard that still failed with its cause (errors a retry cannot fix are not retried). Re-running
+with the same parameters (a new deployment run, or ``prefect flow-run retry``) recomputes only missing or failed
+shards: finished ones come back Cached.
 """
 
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
 from prefect.futures import wait
+from prefect.states import Failed
 
 from eat_core.config import EvalRequest
-from eat_core.evaluate import ProgressTracker, run_id_for
+from eat_core.errors import EatError, one_line
+from eat_core.evaluate import ProgressTracker, end_run, failure_summary, run_id_for
+from eat_core.store import Store
+from eat_core.validate import coerce_request, validate_request
 from tasks.evaluation import plan_shards_task, score_run_task, shard_task
 
 
-class ShardsFailed(RuntimeError):
-    pass
+def _flow_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    request = flow_run.parameters.get("request")
+    if isinstance(request, EvalRequest):
+        return f"full-eval-{request.profile}"
+    return f"full-eval-{request.get('profile', 'smoke') if isinstance(request, dict) else 'smoke'}"
 
 
-@flow(name="eat", flow_run_name="full-eval-{request.profile}", log_prints=True)
+@flow(name="eat", flow_run_name=_flow_run_name, log_prints=True, validate_parameters=False)
 def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_delay_s: float = 2.0) -> dict:
-    """Evaluate EAT on every requested language; returns the run id and per-language scores."""
+    """Evaluate EAT on every requested language; returns the run id and per-language scores.
+
+    The request is validated first, as ``eat run`` does (parameters are validated here, not by Prefect, so a bad
+    one fails the run at once with one line as its state message: no shard is planned, nothing is retried).
+    """
     logger = get_run_logger()
-    cfg = request.resolve()
+    try:
+        request = coerce_request(request)
+        cfg = validate_request(request)
+    except EatError as exc:
+        logger.error("%s", exc)
+        return Failed(message=str(exc))
     run_id = request.run_id or run_id_for(cfg)
+    try:
+        return _evaluate(request, cfg, run_id, int(retries), float(retry_delay_s), logger)
+    except KeyboardInterrupt:
+        end_run(Store(request.db), run_id, "interrupted", "interrupted; re-run the same parameters to resume")
+        raise
+    except BaseException as exc:
+        end_run(Store(request.db), run_id, "failed", one_line(exc))
+        raise
+
+
+def _evaluate(request: EvalRequest, cfg, run_id: str, retries: int, retry_delay_s: float, logger):
     plan = plan_shards_task(cfg, request.db, run_id)
-    logger.info("run %s: %d shards over %s", run_id, len(plan), ", ".join(cfg.data.languages))
+    languages = list(dict.fromkeys(cfg.data.languages))
+    logger.info("run %s: %d shards in %d language(s): %s", run_id, len(plan), len(languages), ", ".join(languages))
     shard = shard_task(request.db, retries, retry_delay_s)
     tracker = ProgressTracker(sum(len(p["sentence_ids"]) for p in plan))
-    failed = []
+    failed: list[tuple[str, int, str]] = []
+    reused: list[tuple[str, int]] = []
 
     def record(p: dict, state) -> None:
         if state.is_completed():
-            logger.info(tracker.update(state.result()) + (" (cached)" if state.name == "Cached" else ""))
+            cached = state.name == "Cached"
+            if cached:
+                reused.append((p["lang"], p["index"]))
+            logger.info(tracker.update(state.result(), reused=cached) + (" (cached)" if cached else ""))
         else:
-            failed.append(f"{p['lang']}/{p['index']}")
-            logger.error("%s shard %s failed: %s", p["lang"], p["index"], state.message)
+            try:
+                exc = state.result(raise_on_failure=False)
+            except Exception:  # noqa: BLE001 - fall back to the state's own message
+                exc = None
+            cause = one_line(exc) if isinstance(exc, BaseException) else (state.message or state.name)
+            failed.append((p["lang"], p["index"], cause))
+            logger.error("%s shard %s failed: %s", p["lang"], p["index"], cause)
 
     args = [(cfg, request.db, run_id, p["lang"], p["index"], p["sentence_ids"]) for p in plan]
     if cfg.llm.backend == "transformers":
@@ -50,8 +91,8 @@ def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_dela
         wait(futures)
         for p, future in zip(plan, futures, strict=True):
             record(p, future.state)
-    scores = score_run_task(cfg, request.db, run_id, bool(failed))
-    if failed:
-        raise ShardsFailed(f"run {run_id}: {len(failed)} shard(s) failed after retries: {', '.join(failed)}; "
-                           f"re-run the same parameters to resume them")
+    summary = failure_summary(run_id, failed, retried=False) if failed else None  # permanent errors skip retries
+    scores = score_run_task(cfg, request.db, run_id, bool(failed), summary, reused)
+    if failed:  # a Failed state with the summary as its message (raising would print a traceback of the flow)
+        return Failed(message=summary)
     return {"run_id": run_id, "scores": scores}

@@ -7,6 +7,7 @@ import logging
 from prefect import task
 
 from eat_core.config import RunConfig
+from eat_core.errors import is_retryable
 from eat_core.evaluate import finish_run, load_language, plan_shards, run_shard, shards_of, start_run
 from eat_core.store import Store
 from tasks.cache import ShardCachePolicy
@@ -24,10 +25,21 @@ def plan_shards_task(cfg: RunConfig, db: str, run_id: str) -> list[dict]:
     return plan
 
 
+def retry_unless_permanent(task, task_run, state) -> bool:
+    """Prefect ``retry_condition_fn``: retry I/O trouble, never an error the same attempt would hit again (a missing
+    model, an unknown name, bad data: ``EatError.retryable`` is False)."""
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception:  # noqa: BLE001 - no exception to judge: retry as configured
+        return True
+    return not isinstance(exc, BaseException) or is_retryable(exc)
+
+
 def shard_task(db: str, retries: int, retry_delay_s: float):
-    """The shard task, configured per run: retries, and the cache records kept in the run's DuckDB file."""
+    """The shard task, configured per run: retries (not for permanent errors), and the cache records kept in the
+    run's DuckDB file."""
     return run_shard_task.with_options(
-        retries=retries, retry_delay_seconds=retry_delay_s,
+        retries=retries, retry_delay_seconds=retry_delay_s, retry_condition_fn=retry_unless_permanent,
         cache_policy=ShardCachePolicy().configure(key_storage=DuckDBKeyStorage(db_path=db)),
     )
 
@@ -44,6 +56,7 @@ def run_shard_task(cfg: RunConfig, db: str, run_id: str, lang: str, index: int, 
 
 
 @task(name="score_run")
-def score_run_task(cfg: RunConfig, db: str, run_id: str, failed: bool) -> dict:
-    """Per-language metrics from the stored predictions, and the run's final status."""
-    return finish_run(Store(db), run_id, cfg, failed)
+def score_run_task(cfg: RunConfig, db: str, run_id: str, failed: bool, reason: str | None = None,
+                   reused: list[tuple[str, int]] | None = None) -> dict:
+    """Per-language metrics from the stored predictions, and the run's final status (with the failure reason)."""
+    return finish_run(Store(db), run_id, cfg, failed, reason, [tuple(r) for r in reused or ()])

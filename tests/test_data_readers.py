@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import EACL, WIKIANN, needs_shared
+from conftest import FULL_EACL, FULL_WIKIANN, WIKIANN, needs_full_data
 
-from eat_core.data import SAMPLE_DIR, load_split
+from eat_core.data import SAMPLE_DIR, load_split, load_split_with_report
 from eat_core.data.conll2003 import entity_strings, read_conll2003
 from eat_core.data.eacl_files import read_eacl_dir, read_eacl_file
 from eat_core.data.wikiann import find_split_file, load_wikiann_local, read_wikiann_file, sentences_from_hub_rows
@@ -25,16 +25,15 @@ README_COUNTS = [
 ]
 
 
-@needs_shared
+@needs_full_data("compares sentence and token counts with shared/data/README.md, which counts the whole files")
 @pytest.mark.parametrize(("lang", "split", "n_sentences", "n_tokens"), README_COUNTS)
 def test_real_wikiann_files_load_with_readme_counts(lang, split, n_sentences, n_tokens):
-    sentences, report = load_wikiann_local(WIKIANN, lang, split, repair=True)
+    sentences, report = load_wikiann_local(FULL_WIKIANN, lang, split, repair=True)
     assert (report.sentences, report.tokens) == (n_sentences, n_tokens)
     assert len(sentences) == n_sentences and sum(len(s.tokens) for s in sentences) == n_tokens
     assert all(s.lang == lang and len(s.tags) == len(s.tokens) for s in sentences)
 
 
-@needs_shared
 def test_armenian_prefix_is_stripped_and_cjk_stays_per_character():
     hy, _ = load_wikiann_local(WIKIANN, "hy", "dev")
     assert not any(t.startswith("hy:") for s in hy for t in s.tokens)
@@ -45,12 +44,16 @@ def test_armenian_prefix_is_stripped_and_cjk_stays_per_character():
     assert sum(len(t) == 1 for t in tokens) / len(tokens) > 0.99  # markup such as ''' stays one token
 
 
-@needs_shared
-def test_real_japanese_orphan_inside_tags_need_the_explicit_repair_option():
-    with pytest.raises(DataError, match=r"ja/train.tsv:129: tag 'I-PER' does not continue"):
-        load_wikiann_local(WIKIANN, "ja", "train")
-    _, report = load_wikiann_local(WIKIANN, "ja", "dev", repair=True)
+@needs_full_data("expects the orphans at ja/train.tsv:129 and zh/dev.tsv:55 and the repair counts of whole splits")
+def test_real_orphan_inside_tags_start_entities_by_default_and_strict_refuses():
+    _, report = load_wikiann_local(FULL_WIKIANN, "ja", "dev")
     assert report.repaired_orphan_inside == 501
+    zh, report = load_wikiann_local(FULL_WIKIANN, "zh", "dev")  # zh/dev.tsv:55: I-ORG after a '#' tagged O
+    assert report.repaired_orphan_inside == 476
+    with pytest.raises(DataError, match=r"ja/train.tsv:129: tag 'I-PER' does not continue.*--strict-tags"):
+        load_wikiann_local(FULL_WIKIANN, "ja", "train", repair=False)
+    with pytest.raises(DataError, match=r"zh/dev.tsv:55: tag 'I-ORG' does not continue"):
+        load_split("local", "zh", "dev", FULL_WIKIANN, repair=False)
 
 
 def _write(tmp_path, text, name="dev.tsv", encoding="utf-8"):
@@ -66,7 +69,6 @@ def _write(tmp_path, text, name="dev.tsv", encoding="utf-8"):
         ("", r"dev.tsv: file is empty"),
         ("Paris\tB-LOC\nis\n", r"dev.tsv:2: expected a token and a tag"),
         ("Paris\tB-CITY\n", r"dev.tsv:1: unknown tag 'B-CITY'"),
-        ("Paris\tO\nHilton\tI-PER\n", r"dev.tsv:2: tag 'I-PER' does not continue"),
         ("\n\n\n", r"dev.tsv: file is empty"),
     ],
 )
@@ -82,10 +84,14 @@ def test_wrong_encoding_names_the_line(tmp_path):
         read_wikiann_file(path, "xx")
 
 
-def test_repair_turns_orphans_into_b_tags_and_counts_them(tmp_path):
+def test_orphans_start_entities_by_default_counted_and_strict_refuses(tmp_path):
     path = _write(tmp_path, "a\tO\nb\tI-PER\nc\tI-PER\n\nd\tI-LOC\n")
-    sentences, report = read_wikiann_file(path, "xx", repair=True)
+    sentences, report = read_wikiann_file(path, "xx")  # conlleval's and seqeval's reading
     assert [s.tags for s in sentences] == [("O", "B-PER", "I-PER"), ("B-LOC",)]
+    assert report.repaired_orphan_inside == 2
+    with pytest.raises(DataError, match=r"dev.tsv:2: tag 'I-PER' does not continue.*--strict-tags"):
+        read_wikiann_file(path, "xx", repair=False)
+    _, report = load_split_with_report("local", "xx", "dev", tmp_path)
     assert report.repaired_orphan_inside == 2
 
 
@@ -118,9 +124,9 @@ def test_conll2003_iob1_docstart_and_entity_list(tmp_path):
     assert entity_strings(sentences) == ["EU", "German", "Peter Blackburn", "Hans", "Peter"]
 
 
-@needs_shared
+@needs_full_data("checks all eight official EACL files and their entry counts (ru 3,640, zh 3,395)")
 def test_official_eacl_files_load():
-    corpora = read_eacl_dir(EACL)
+    corpora = read_eacl_dir(FULL_EACL)
     assert sorted(corpora) == ["de", "es", "fr", "ja", "ko", "nl", "ru", "zh"]
     assert len(corpora["ru"]) == 3640 and len(corpora["zh"]) == 3395
     assert corpora["zh"][0].eng_entity == "EU" and corpora["zh"][0].tgt_entity == "欧洲联盟"

@@ -146,8 +146,10 @@ def test_deployment_run_then_crash_and_resume(prefect_env, tmp_path):
     assert worker(prefect_env, "--run-once").wait(timeout=300) == 0
     after = shards(crashed)
     assert {v[0] for v in after.values()} == {"done"} and len(after) == 16
-    for key, row in before.items():  # finished shards were not recomputed: same attempts, misses, timing
-        assert after[key] == row, key
+    for key, row in before.items():  # finished shards were not recomputed: same attempts, calls, timing
+        status, attempts, hits, misses, seconds = row
+        # reused whole this time, so every call of theirs now counts as a cache hit (the hit% column)
+        assert after[key] == (status, attempts, hits + misses, 0, seconds), key
     assert predictions(crashed) == predictions(reference)
 
 
@@ -159,25 +161,24 @@ def flow_run_state(env, flow_run_id: str) -> tuple[str, str]:
     return state["type"], state.get("message") or ""
 
 
-def test_failed_shards_fail_the_flow_by_name_and_flow_run_retry_resumes(prefect_env, tmp_path, tiny_t5):
+def test_bad_parameters_fail_the_flow_at_once_with_one_line_and_flow_run_retry_resumes(prefect_env, tmp_path,
+                                                                                       tiny_t5):
     db = tmp_path / "failing.duckdb"
-    model = tmp_path / "extractor"  # does not exist yet: every shard fails to load it
+    model = tmp_path / "extractor"  # does not exist yet: the request is refused before any shard is planned
     request = {"profile": "smoke", "languages": ["zh"], "limit": 4, "shard_size": 2, "db": str(db),
                "extractor": "t5", "extractor_model": str(model)}
     flow_run_id = run_deployment(prefect_env, request, retries=1)
     worker(prefect_env, "--run-once").wait(timeout=300)
     state, message = flow_run_state(prefect_env, flow_run_id)
     assert state == "FAILED"
-    assert "failed after retries: zh/0, zh/1" in message
-    rows = Store(db).query("SELECT shard_index, status, attempts, last_error FROM shards ORDER BY shard_index")
-    assert [(r[0], r[1], r[2]) for r in rows] == [(0, "failed", 2), (1, "failed", 2)]
-    assert "extractor" in rows[0][3]
+    assert message == f"--extractor-model: no such model directory {str(model)!r} (and not a hub id like 'org/name')"
+    assert not db.exists()  # nothing planned, nothing retried
 
     shutil.copytree(tiny_t5, model)  # fix the cause, then retry the same flow run
     prefect(prefect_env, "flow-run", "retry", flow_run_id)
     assert worker(prefect_env, "--run-once").wait(timeout=300) == 0
     assert flow_run_state(prefect_env, flow_run_id)[0] == "COMPLETED"
-    assert Store(db).query("SELECT status, attempts FROM shards ORDER BY shard_index") == [("done", 3), ("done", 3)]
+    assert Store(db).query("SELECT status, attempts FROM shards ORDER BY shard_index") == [("done", 1), ("done", 1)]
 
 
 def test_eacl_refresh_deployment_is_scheduled_and_harvests_through_a_worker(prefect_env, tmp_path):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from chat_server import ChatServer
-from conftest import WIKIANN, needs_shared
+from conftest import WIKIANN
 
 from eat_core.bio import spans_from_tags
 from eat_core.config import get_profile
@@ -68,7 +68,6 @@ class IndexExtractor:
         return out
 
 
-@needs_shared
 @pytest.mark.parametrize("lang", ["zh", "ja", "ko", "ar"])
 def test_engine_wiring_over_http_reaches_perfect_scores_with_perfect_answers(lang, tmp_path):
     sentences = shard(lang)
@@ -87,7 +86,6 @@ def test_engine_wiring_over_http_reaches_perfect_scores_with_perfect_answers(lan
     assert len(predictions[0].transcript.forward) == 3
 
 
-@needs_shared
 def test_bad_answers_become_failure_reasons_not_crashes(tmp_path):
     sentences = shard("zh", 3)
 
@@ -112,7 +110,6 @@ def test_clean_translation():
     assert clean_translation("\n\n") == ""
 
 
-@needs_shared
 def test_real_shard_through_the_tiny_model_is_stored_and_a_second_run_is_fully_cached(tmp_path):
     db = tmp_path / "eval.duckdb"
     cfg = get_profile("smoke").with_overrides(**{
@@ -141,7 +138,6 @@ def test_real_shard_through_the_tiny_model_is_stored_and_a_second_run_is_fully_c
     assert (again.computed_shards, again.skipped_shards) == (0, 4)
 
 
-@needs_shared
 def test_a_failing_shard_does_not_stop_the_others_and_resume_finishes_it(tmp_path, monkeypatch):
     from eat_core import evaluate as evaluation
 

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 import pytest
-from conftest import WIKIANN, needs_shared
+from conftest import WIKIANN
 
 from eat_core.config import ExtractorConfig
 from eat_core.errors import ConfigError
@@ -80,7 +80,6 @@ def test_registry_names_and_suggestions():
     assert isinstance(load_extractor(ExtractorConfig(name="heuristic")), CapitalisedSpanExtractor)
 
 
-@needs_shared
 @pytest.mark.parametrize(("kind", "base"), [("t5", "tiny:t5"), ("token-classification", "tiny:bert-tc")])
 def test_training_on_real_english_lowers_loss_and_reloads_identically(kind, base, tmp_path):
     from eat_core.extractors.training import ExtractorTrainConfig, train_extractor
@@ -112,7 +111,6 @@ def test_training_on_real_english_lowers_loss_and_reloads_identically(kind, base
     assert any(p.name.startswith("checkpoint-") for p in out.iterdir())
 
 
-@needs_shared
 def test_trained_extractors_plug_into_the_engine(tmp_path):
     from eat_core.config import get_profile
     from eat_core.evaluate import evaluate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import EACL, needs_shared
+from conftest import EACL
 
 from eat_core.errors import ConfigError, DataError
 from eat_core.finetune import FinetuneConfig, encode_chat, finetune, read_sharegpt
@@ -22,7 +22,6 @@ def eacl_files(tmp_path_factory):
     return export_sharegpt(judge_pairs(pairs, "official"), tmp_path_factory.mktemp("eacl"), name="eacl_zh", seed=1)
 
 
-@needs_shared
 def test_qlora_lowers_loss_changes_outputs_and_loads_in_the_engine(eacl_files, tiny_qwen, tmp_path):
     from eat_core.llm.base import Decoding
     from eat_core.llm.transformers_backend import TransformersBackend
@@ -89,7 +88,6 @@ def test_loss_is_on_the_answer_only(tiny_qwen):
     assert encode_chat(tok, messages, 8) is None  # too long: skipped rather than trained without an answer
 
 
-@needs_shared
 def test_cli_finetune(eacl_files, tiny_qwen, tmp_path):
     import subprocess
     import sys

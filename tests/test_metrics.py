@@ -6,7 +6,7 @@ import math
 import random
 
 import pytest
-from conftest import WIKIANN, needs_shared
+from conftest import WIKIANN
 
 from eat_core.bio import to_io
 from eat_core.errors import ConfigError
@@ -22,7 +22,7 @@ from eat_core.metrics import (
     token_counts,
 )
 
-# (gold, pred, token_f1 eat-official, token_f1 all-sentences, entity_f1)
+# (gold, pred, token_f1 token (true positions), token_f1 all-sentences, entity_f1); eat-official: tests/test_scorer.py
 CASES = [
     # Chinese, per character: one full hit and one boundary error
     ([["B-LOC", "I-LOC", "O", "B-PER", "I-PER", "I-PER"]], [["B-LOC", "I-LOC", "O", "B-PER", "I-PER", "O"]],
@@ -38,9 +38,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("gold", "pred", "tok_official", "tok_all", "ent"), CASES)
-def test_case_table(gold, pred, tok_official, tok_all, ent):
-    assert micro(token_counts(gold, pred, "eat-official")).f1 == pytest.approx(tok_official, abs=1e-5)
+@pytest.mark.parametrize(("gold", "pred", "tok_true", "tok_all", "ent"), CASES)
+def test_case_table(gold, pred, tok_true, tok_all, ent):
+    assert micro(token_counts(gold, pred, "token")).f1 == pytest.approx(tok_true, abs=1e-5)
     assert micro(token_counts(gold, pred, "all-sentences")).f1 == pytest.approx(tok_all, abs=1e-5)
     assert micro(entity_counts(gold, pred)).f1 == pytest.approx(ent, abs=1e-5)
 
@@ -55,7 +55,7 @@ def test_counts_add_across_shards():
 
 
 def test_unknown_protocol_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="available: eat-official, all-sentences"):
+    with pytest.raises(ConfigError, match="available: eat-official, token, all-sentences"):
         token_counts([["O"]], [["O"]], "strict")
 
 
@@ -81,10 +81,10 @@ def _perturb(tags_list, seed):
     return out
 
 
-@needs_shared
 @pytest.mark.parametrize("lang", ["zh", "ar", "ru"])
 def test_oracles_on_real_data(lang):
-    """Token F1 against sklearn (what the official EAT scorer calls), entity F1 against seqeval strict."""
+    """Token F1 at true positions against sklearn (the official EAT scorer's final call), entity F1 against seqeval
+    strict. The official scorer's string placement is checked in tests/test_scorer.py."""
     from seqeval.metrics import f1_score as seqeval_f1
     from seqeval.scheme import IOB2
     from sklearn.metrics import f1_score as sklearn_f1
@@ -101,7 +101,7 @@ def test_oracles_on_real_data(lang):
     flat_g = [t for g, _ in kept for t in to_io(g)]
     flat_p = [t for _, p in kept for t in to_io(p)]
     expected = 100 * sklearn_f1(flat_g, flat_p, labels=["PER", "ORG", "LOC"], average="micro", zero_division=0)
-    assert micro(token_counts(gold, pred, "eat-official")).f1 == pytest.approx(expected, abs=1e-9)
+    assert micro(token_counts(gold, pred, "token")).f1 == pytest.approx(expected, abs=1e-9)
     flat_g = [t for g in gold for t in to_io(g)]
     flat_p = [t for p in pred for t in to_io(p)]
     expected_all = 100 * sklearn_f1(flat_g, flat_p, labels=["PER", "ORG", "LOC"], average="micro")
@@ -136,8 +136,12 @@ def test_entropy_loss_is_ratio_and_units_follow_script():
 
 
 def test_scores_carry_signatures_with_versions():
-    scores = score_language("zh", [["B-LOC", "O"]], [["B-LOC", "O"]], ["北京。"], ["北京。"])
-    assert scores.token.f1 == 100.0 and scores.entity.f1 == 100.0
-    assert "protocol:eat-official" in scores.signatures["token_f1"]
+    scores = score_language("zh", [["B-LOC", "I-LOC", "O"]], [["B-LOC", "I-LOC", "O"]], ["北京。"], ["北京。"],
+                            tokens=[["北", "京", "。"]])
+    assert scores.token.f1 == 100.0 and scores.token_true.f1 == 100.0 and scores.entity.f1 == 100.0
+    assert "protocol:eat-official" in scores.signatures["token_f1"] and "units:char" in scores.signatures["token_f1"]
+    assert "protocol:token" in scores.signatures["token_f1_true"]
+    with pytest.raises(ConfigError, match="pass tokens= and lang="):
+        score_language("zh", [["B-LOC", "O"]], [["B-LOC", "O"]], ["北京"], ["北京"])
     assert "seqeval:1.2.2" in scores.signatures["entity_f1"]
     assert "tokenize:zh" in scores.signatures["bleu"] and "sacrebleu:" in scores.signatures["bleu"]

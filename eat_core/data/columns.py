@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eat_core.bio import find_orphan_inside, is_valid_tag, split_tag
+from eat_core.bio import is_valid_tag, repair_orphan_inside
 from eat_core.errors import DataError
 from eat_core.types import ENTITY_TYPES, Sentence
 
@@ -72,21 +72,63 @@ def read_column_file(
     tag_column: int = -1,
     entity_types: Sequence[str] = ENTITY_TYPES,
     convert: Callable[[list[str]], list[str]] | None = None,
-    repair: bool = False,
+    repair: bool = True,
     skip_token: Callable[[str], bool] | None = None,
     id_prefix: str | None = None,
 ) -> tuple[list[Sentence], ReadReport]:
     """Read sentences from a column file.
 
     ``convert`` rewrites a sentence's tags before validation (IOB1 -> IOB2 for CoNLL-2003). An ``I-X`` that does not
-    continue an ``X`` span is an error unless ``repair`` is set, in which case it becomes ``B-X`` and is counted.
+    continue an ``X`` span (an orphan) starts an entity, as in conlleval and seqeval: it becomes ``B-X`` and is
+    counted in ``ReadReport.repaired_orphan_inside``. ``repair=False`` is the strict reading: an orphan is an error
+    naming file and line.
     """
     path = Path(path)
-    lines = read_text_lines(path)
     report = ReadReport(path=str(path))
     sentences: list[Sentence] = []
+    for block in iter_tagged_blocks(path, lang, tag_column=tag_column, entity_types=entity_types, convert=convert,
+                                    skip_token=skip_token):
+        tags, repaired = repair_orphan_inside(block.tags)
+        if repaired and not repair:
+            index = repaired[0]
+            raise DataError(
+                f"tag {block.tags[index]!r} does not continue an entity of its type (invalid IOB2) and strict "
+                "reading is on (repair=False, CLI: --strict-tags); without it such a tag starts an entity, counted",
+                path,
+                block.lines[index],
+            )
+        report.repaired_orphan_inside += len(repaired)
+        sid = f"{id_prefix or lang}-{len(sentences)}"
+        sentences.append(Sentence(id=sid, lang=lang, tokens=block.tokens, tags=tuple(tags)))
+        report.tokens += len(block.tokens)
+    if not sentences:
+        raise DataError("no sentences found (only -DOCSTART- or blank lines?)", path)
+    report.sentences = len(sentences)
+    return sentences, report
+
+
+@dataclass(frozen=True)
+class TaggedBlock:
+    """One sentence of a column file as written: tokens (``xx:`` prefix removed), tags, and their line numbers."""
+
+    tokens: tuple[str, ...]
+    tags: tuple[str, ...]
+    lines: tuple[int, ...]
+
+
+def iter_tagged_blocks(
+    path: str | Path,
+    lang: str,
+    *,
+    tag_column: int = -1,
+    entity_types: Sequence[str] = ENTITY_TYPES,
+    convert: Callable[[list[str]], list[str]] | None = None,
+    skip_token: Callable[[str], bool] | None = None,
+) -> Iterator[TaggedBlock]:
+    """Sentences of a column file with every tag checked against ``entity_types``; orphan ``I-`` tags are kept."""
+    path = Path(path)
     prefix: str | None = None
-    for block in _blocks(lines):
+    for block in _blocks(read_text_lines(path)):
         tokens: list[str] = []
         tags: list[str] = []
         numbers: list[int] = []
@@ -110,20 +152,49 @@ def read_column_file(
             if not is_valid_tag(tag, entity_types):
                 allowed = ", ".join(["O"] + [f"B-{t}, I-{t}" for t in entity_types])
                 raise DataError(f"unknown tag {tag!r}; allowed: {allowed}", path, number)
-        for index in find_orphan_inside(tags):
-            if not repair:
-                raise DataError(
-                    f"tag {tags[index]!r} does not continue an entity of its type (invalid IOB2); "
-                    "pass repair=True (CLI: --repair-tags) to turn such tags into B- tags",
-                    path,
-                    numbers[index],
-                )
-            tags[index] = "B-" + split_tag(tags[index])[1]
-            report.repaired_orphan_inside += 1
-        sid = f"{id_prefix or lang}-{len(sentences)}"
-        sentences.append(Sentence(id=sid, lang=lang, tokens=tuple(tokens), tags=tuple(tags)))
-        report.tokens += len(tokens)
-    if not sentences:
-        raise DataError("no sentences found (only -DOCSTART- or blank lines?)", path)
-    report.sentences = len(sentences)
-    return sentences, report
+        yield TaggedBlock(tuple(tokens), tuple(tags), tuple(numbers))
+
+
+SCORING_TYPES: tuple[str, ...] = (*ENTITY_TYPES, "MISC")
+"""Tags accepted in files given to ``eat score``; only PER/ORG/LOC are scored, as in the paper."""
+
+
+@dataclass
+class ScoringPair:
+    """Gold and predicted tags over the same tokens, as written in two column files (orphans kept)."""
+
+    tokens: list[tuple[str, ...]]
+    gold: list[tuple[str, ...]]
+    pred: list[tuple[str, ...]]
+
+
+def read_scoring_pair(gold_path: str | Path, pred_path: str | Path, lang: str) -> ScoringPair:
+    """Read a GOLD and a PRED column file that must hold the same tokens in the same sentences.
+
+    ``-DOCSTART-`` lines are skipped. The first difference is an error naming both files and lines.
+    """
+    gold_path, pred_path = Path(gold_path), Path(pred_path)
+    read = {"entity_types": SCORING_TYPES, "skip_token": lambda token: token == "-DOCSTART-"}
+    gold_blocks = list(iter_tagged_blocks(gold_path, lang, **read))
+    pred_blocks = list(iter_tagged_blocks(pred_path, lang, **read))
+    for k, (g, p) in enumerate(zip(gold_blocks, pred_blocks, strict=False)):
+        for i, (g_token, p_token) in enumerate(zip(g.tokens, p.tokens, strict=False)):
+            if g_token != p_token:
+                raise DataError(f"token {g_token!r} differs from {p_token!r} at {pred_path}:{p.lines[i]} (sentence "
+                                f"{k + 1}); PRED must hold GOLD's tokens in the same order", gold_path, g.lines[i])
+        if len(g.tokens) != len(p.tokens):
+            n = min(len(g.tokens), len(p.tokens))
+            longer, path, line, other, other_line = (
+                ("GOLD", gold_path, g.lines[n], pred_path, p.lines[-1]) if len(g.tokens) > n
+                else ("PRED", pred_path, p.lines[n], gold_path, g.lines[-1]))
+            raise DataError(f"sentence {k + 1} goes on in {longer} ({len(g.tokens)} tokens in GOLD, {len(p.tokens)} "
+                            f"in PRED) while it ended at {other}:{other_line}; a blank line is missing or extra",
+                            path, line)
+    if len(gold_blocks) != len(pred_blocks):
+        n = min(len(gold_blocks), len(pred_blocks))
+        longer, path, blocks = (("GOLD", gold_path, gold_blocks) if len(gold_blocks) > n
+                                else ("PRED", pred_path, pred_blocks))
+        shorter = pred_path if longer == "GOLD" else gold_path
+        raise DataError(f"{longer} has {len(blocks)} sentences, {shorter} only {n}; sentence {n + 1} starts here",
+                        path, blocks[n].lines[0])
+    return ScoringPair([g.tokens for g in gold_blocks], [g.tags for g in gold_blocks], [p.tags for p in pred_blocks])

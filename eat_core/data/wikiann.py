@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eat_core.bio import repair_orphan_inside
 from eat_core.data.columns import ReadReport, read_column_file
 from eat_core.errors import DataError
 from eat_core.types import Sentence
@@ -46,20 +47,25 @@ def find_split_file(data_dir: str | Path, lang: str, split: str) -> Path:
     )
 
 
-def read_wikiann_file(path: str | Path, lang: str, *, repair: bool = False) -> tuple[list[Sentence], ReadReport]:
+def read_wikiann_file(path: str | Path, lang: str, *, repair: bool = True) -> tuple[list[Sentence], ReadReport]:
     return read_column_file(path, lang, repair=repair, id_prefix=f"{lang}-{Path(path).stem}")
 
 
 def load_wikiann_local(
-    data_dir: str | Path, lang: str, split: str, *, repair: bool = False
+    data_dir: str | Path, lang: str, split: str, *, repair: bool = True
 ) -> tuple[list[Sentence], ReadReport]:
-    """Read one language's split from a local directory such as ``../shared/data/wikiann``."""
+    """Read one language's split from a local directory such as ``../shared/data/wikiann``.
+
+    Orphan ``I-`` tags (ja dev has 501, zh dev 476) start entities and are counted in the report; ``repair=False``
+    refuses them with file and line.
+    """
     path = find_split_file(data_dir, lang, split)
     sentences, report = read_column_file(path, lang, repair=repair, id_prefix=f"{lang}-{split}")
     return sentences, report
 
 
-def load_wikiann_hub(lang: str, split: str, *, revision: str | None = None) -> list[Sentence]:
+def load_wikiann_hub(lang: str, split: str, *, revision: str | None = None, repair: bool = True,
+                     report: ReadReport | None = None) -> list[Sentence]:
     """Read from the hub parquet copy (needs network access; ``datasets`` >= 4 has no loading scripts)."""
     try:
         import datasets
@@ -74,11 +80,15 @@ def load_wikiann_hub(lang: str, split: str, *, revision: str | None = None) -> l
             f"could not load {HUB_DATASET} [{lang}/{split}] from the hub ({exc.__class__.__name__}: {exc}); "
             "offline? point --data at a local WikiANN directory instead"
         ) from exc
-    return sentences_from_hub_rows(ds, lang, split)
+    return sentences_from_hub_rows(ds, lang, split, repair=repair, report=report)
 
 
-def sentences_from_hub_rows(rows, lang: str, split: str) -> list[Sentence]:
-    """Convert hub rows (``tokens``, integer ``ner_tags``) to sentences; ``xx:`` prefixes are stripped."""
+def sentences_from_hub_rows(rows, lang: str, split: str, *, repair: bool = True,
+                            report: ReadReport | None = None) -> list[Sentence]:
+    """Convert hub rows (``tokens``, integer ``ner_tags``) to sentences; ``xx:`` prefixes are stripped.
+
+    Orphan ``I-`` tags become ``B-`` tags, counted in ``report`` when given; ``repair=False`` refuses them.
+    """
     prefix = f"{lang}:"
     out = []
     for i, row in enumerate(rows):
@@ -87,5 +97,14 @@ def sentences_from_hub_rows(rows, lang: str, split: str) -> list[Sentence]:
             tags = tuple(HUB_LABELS[t] for t in row["ner_tags"])
         except IndexError:
             raise DataError(f"{HUB_DATASET} [{lang}/{split}] row {i}: tag id outside 0..6") from None
+        fixed, repaired = repair_orphan_inside(tags)
+        if repaired and not repair:
+            raise DataError(f"{HUB_DATASET} [{lang}/{split}] row {i}: tag {tags[repaired[0]]!r} at token "
+                            f"{repaired[0]} does not continue an entity of its type (strict reading)")
+        tags = tuple(fixed)
+        if report is not None:
+            report.repaired_orphan_inside += len(repaired)
+            report.sentences += 1
+            report.tokens += len(tokens)
         out.append(Sentence(id=f"{lang}-{split}-{i}", lang=lang, tokens=tokens, tags=tags))
     return out

@@ -51,7 +51,7 @@ class ExtractorTrainConfig(BaseModel):
     limit_eval: int | None = Field(None, ge=1)
     max_source_length: int = 160
     max_target_length: int = 64
-    repair_tags: bool = False
+    repair_tags: bool = True  # orphan I- starts an entity (conlleval); False refuses such files
 
 
 def sentence_text(sentence: Sentence) -> str:

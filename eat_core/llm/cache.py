@@ -46,7 +46,12 @@ class CachedLLM:
         for i, key in enumerate(keys):
             hit = found.get(key)
             if hit is not None:
-                results[i] = Completion(hit.output, hit.prompt_tokens, hit.completion_tokens, 0.0, cached=True)
+                # everything the fresh answer had, so failure reasons do not depend on cache state; rows from
+                # before the flag was stored hit max_new_tokens exactly when they were cut (both backends)
+                truncated = hit.truncated if hit.truncated is not None else (
+                    hit.completion_tokens is not None and hit.completion_tokens >= decoding.max_new_tokens)
+                results[i] = Completion(hit.output, hit.prompt_tokens, hit.completion_tokens, 0.0, cached=True,
+                                        truncated=bool(truncated))
                 self.counters.hits += 1
             else:
                 missing.setdefault(key, []).append(i)
@@ -61,7 +66,7 @@ class CachedLLM:
                 rows.append((key, self._identity.get("model", "?"), self._identity.get("adapter"),
                              {"messages": chats[missing[key][0]], "decoding": decoding.as_dict()},
                              completion.text, completion.prompt_tokens, completion.completion_tokens,
-                             completion.latency_s))
+                             completion.latency_s, completion.truncated))
             if self.store:
                 self.store.put_cached_calls(rows)
         return results  # type: ignore[return-value]

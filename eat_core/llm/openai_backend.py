@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 
-from eat_core.errors import BackendError, ConfigError
+from eat_core.errors import BackendError, ConfigError, ServiceUnavailable
 from eat_core.llm.base import Chat, Completion, Decoding, LLMBackend
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class OpenAIBackend(LLMBackend):
                 log.warning("LLM request failed (%s); retry %d/%d in %.1fs", last_error, attempt + 1,
                             self.max_retries, wait)
                 await asyncio.sleep(min(wait, self.max_backoff_s))
-        raise BackendError(f"{url}: giving up after {self.max_retries + 1} attempts ({last_error})")
+        raise ServiceUnavailable(f"{url}: giving up after {self.max_retries + 1} attempts ({last_error})")
 
     def _parse(self, response, latency: float) -> Completion:
         try:

@@ -4,7 +4,8 @@ Structure follows EAT Figures 5 and 7 (our own wording): a translator persona na
 rounds that first ask for the entities and their meaning, then the translation, then the result alone (the paper's
 "filter" prompt); backward rounds that translate the English phrase and find it in the sentence, check that every
 word appears there, then give the result alone. Placeholders: ``{language}``, ``{sentence}``, ``{phrase}``,
-``{english}``.
+``{english}``; the competing methods (``eat_core/methods``) add ``{demonstrations}`` (direct prompting's English
+examples) and ``{annotated}`` (fusion's English sentence with its entities marked).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ROUND_PLANS: dict[str, dict[int, tuple[str, ...]]] = {
     "roundtrip": {1: ("roundtrip_single",), 3: ("roundtrip_single",), 5: ("roundtrip_single",)},
 }
 SYSTEM = {"forward": "forward_system", "backward": "backward_system", "roundtrip": "forward_system"}
-ALLOWED_FIELDS = {"language", "sentence", "phrase", "english"}
+ALLOWED_FIELDS = {"language", "sentence", "phrase", "english", "demonstrations", "annotated"}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,209 @@
+"""Check a run request before any model loads or any shard runs: every user error is one line naming the option.
+
+``eat run`` (both paths) and the ``full_eval`` flow call :func:`validate_request`; ``evaluate`` and ``eat resume``
+call :func:`validate_config`. Each raises :class:`ConfigError` or :class:`DataError` (both not retryable) with a
+line of the form ``--option: what is wrong; allowed: ...``. Checked: option values (ranges, choices), the profile,
+backend and extractor names against their registries, model and adapter paths (hub ids against the local cache
+when ``HF_HUB_OFFLINE`` is set: no network is used here), the prompts directory, the data files (parsed, with input
+limits) and names that become file names (run ids).
+
+Contract, by example::
+
+    validate_request({"profile": "smoke", "rounds": 2})
+    -> ConfigError("--rounds: input should be 1, 3 or 5 (got 2)")
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from eat_core.config import EvalRequest, RunConfig
+from eat_core.errors import ConfigError
+from eat_core.languages import LANGUAGE_NAMES
+
+OPTIONS: dict[str, str] = {
+    # EvalRequest field or RunConfig dotted field -> the `eat run` option that sets it
+    "profile": "--profile", "db": "--db", "languages": "--languages", "data.languages": "--languages",
+    "data_dir": "--data", "data.data_dir": "--data", "split": "--split", "data.split": "--split",
+    "limit": "--limit", "data.limit": "--limit", "llm_backend": "--llm-backend", "llm.backend": "--llm-backend",
+    "llm": "--llm", "llm.model": "--llm", "base_url": "--base-url", "llm.base_url": "--base-url",
+    "adapter": "--adapter", "llm.adapter": "--adapter", "extractor": "--extractor", "extractor.name": "--extractor",
+    "extractor_model": "--extractor-model", "extractor.model": "--extractor-model", "rounds": "--rounds",
+    "engine.rounds": "--rounds", "shard_size": "--shard-size", "run_id": "--run-id", "data.overlong": "--overlong",
+    "engine.prompts_dir": "engine.prompts_dir",
+}
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+"""Names that become file names (run ids): letters, digits, ``.``, ``_``, ``-``; no separator, no leading dot."""
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+
+
+def option_name(field: str) -> str:
+    return OPTIONS.get(field, "--" + field.replace("_", "-") if "." not in field else field)
+
+
+def _hint(name: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def check_name(option: str, kind: str, name: str, choices: Sequence[str]) -> str:
+    """``name`` must be one of ``choices`` (a registry's keys): else one line with the choices and a close match."""
+    if name not in choices:
+        raise ConfigError(f"{option}: unknown {kind} {name!r}; available: {', '.join(choices)}{_hint(name, choices)}")
+    return name
+
+
+def check_safe_name(option: str, value: str) -> str:
+    """A name used in file names: refuse separators, ``..`` and anything outside ``[A-Za-z0-9._-]``."""
+    if not SAFE_NAME.match(value) or ".." in value:
+        raise ConfigError(f"{option}: {value!r} is not allowed; use 1 to 128 letters, digits, '.', '_' or '-', "
+                          "starting with a letter or digit (it becomes a file name)")
+    return value
+
+
+def safe_file_stem(name: str) -> str:
+    """Map any stored name (runs made before names were checked) onto a safe file stem."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".").replace("..", "_")
+    return stem[:128] or "run"
+
+
+def parse_languages(value: str | Sequence[str] | None, option: str = "--languages") -> tuple[str, ...] | None:
+    """``" ZH, ja ,zh"`` -> ``("zh", "ja")``: case-insensitive, spaces around commas ignored, duplicates collapsed."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else [part for v in value for part in str(v).split(",")]
+    codes = list(dict.fromkeys(item.strip().lower() for item in items if item.strip()))
+    if not codes:
+        raise ConfigError(f"{option}: no language given; known: {', '.join(sorted(LANGUAGE_NAMES))}")
+    unknown = [c for c in codes if c not in LANGUAGE_NAMES]
+    if unknown:
+        known = sorted(LANGUAGE_NAMES)
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{option}: unknown language code(s) {', '.join(map(repr, unknown))}{hint}; "
+                          f"known: {', '.join(known)}")
+    return tuple(codes)
+
+
+def pydantic_line(exc: ValidationError, prefix: str = "") -> str:
+    """The first error of a pydantic ``ValidationError`` as ``--option: message (got value)``."""
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
+    message = err.get("msg", "invalid value")
+    message = message.removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
+    if err.get("type") == "extra_forbidden":
+        return f"unknown parameter {prefix + field!r}; allowed: {', '.join(EvalRequest.model_fields)}"
+    shown = err.get("input")
+    got = "" if isinstance(shown, (dict, type(None))) else f" (got {shown!r})"
+    return f"{option_name(prefix + field) if field else 'request'}: {message}{got}"
+
+
+def coerce_request(request: EvalRequest | Mapping | None) -> EvalRequest:
+    """An :class:`EvalRequest` from itself or from deployment parameters, languages normalised, one-line errors."""
+    if request is None:
+        return EvalRequest()
+    data = request.model_dump() if isinstance(request, EvalRequest) else dict(request)
+    if not isinstance(data, dict):
+        raise ConfigError(f"request: expected a mapping of parameters, got {type(request).__name__}")
+    if data.get("languages") is not None:
+        data["languages"] = parse_languages(data["languages"])
+    try:
+        req = EvalRequest.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(pydantic_line(exc)) from None
+    if req.run_id is not None:
+        check_safe_name("--run-id", req.run_id)
+    return req
+
+
+def resolve_request(request: EvalRequest) -> RunConfig:
+    from eat_core.config import PROFILES
+
+    check_name("--profile", "profile", request.profile, list(PROFILES))
+    try:
+        return request.resolve()
+    except ValidationError as exc:
+        raise ConfigError(pydantic_line(exc)) from None
+
+
+def validate_request(request: EvalRequest | Mapping | None) -> RunConfig:
+    """Everything about a run request that can be checked before a model loads; returns its ``RunConfig``."""
+    req = coerce_request(request)
+    db = Path(req.db)
+    if db.is_dir():
+        raise ConfigError(f"--db: {db} is a directory; give a DuckDB file path")
+    cfg = resolve_request(req)
+    validate_config(cfg)
+    return cfg
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith(("/", "./", "../", "~", ".\\")) or "\\" in model or model.count("/") > 1
+
+
+def check_model(option: str, model: str, *, marker: str = "config.json", revision: str | None = None) -> None:
+    """A model must be a ``tiny:`` name, an existing local directory, or a hub id (cached, when offline)."""
+    if model.startswith("tiny:"):
+        from eat_core.config import TINY_BUILDERS
+
+        check_name(option, "tiny model", model, [f"tiny:{k}" for k in TINY_BUILDERS])
+        return
+    path = Path(model).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"{option}: {model} is a file; give a model directory or a hub id")
+        return
+    if _looks_like_path(model) or not _HUB_ID.match(model):
+        raise ConfigError(f"{option}: no such model directory {model!r} (and not a hub id like 'org/name')")
+    if _offline():
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(model, marker, revision=revision)
+        if not isinstance(found, str):
+            raise ConfigError(f"{option}: {model!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
+                              "set; download it first or give a local directory")
+
+
+def validate_config(cfg: RunConfig) -> None:
+    """Registry names, model paths, prompts and data of a resolved configuration (data parsed with its limits)."""
+    from eat_core.extractors import EXTRACTORS
+    from eat_core.llm import BACKENDS
+
+    check_name("--llm-backend", "LLM backend", cfg.llm.backend, list(BACKENDS))
+    check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))
+    if cfg.llm.backend == "openai":
+        url = cfg.llm.base_url or ""
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ConfigError(f"--base-url: the openai backend needs an http(s) URL such as "
+                              f"http://127.0.0.1:8000/v1 (got {url or 'nothing'!r})")
+    else:
+        if cfg.llm.base_url:
+            raise ConfigError(f"--base-url: only used with --llm-backend openai (backend is {cfg.llm.backend!r})")
+        check_model("--llm", cfg.llm.model, revision=cfg.llm.revision)
+        if cfg.llm.adapter and not (Path(cfg.llm.adapter).expanduser() / "adapter_config.json").is_file():
+            raise ConfigError(f"--adapter: {cfg.llm.adapter!r} is not a PEFT adapter directory (no "
+                              "adapter_config.json); `eat finetune` writes one to OUTPUT/adapter")
+    if cfg.extractor.name != "heuristic":
+        check_model("--extractor-model", cfg.extractor.model)
+    if cfg.engine.prompts_dir and not Path(cfg.engine.prompts_dir).is_dir():
+        raise ConfigError(f"engine.prompts_dir: no such directory {cfg.engine.prompts_dir!r}")
+    from eat_core.prompts import PromptSet
+
+    PromptSet.load(cfg.engine.prompts_dir)  # placeholders and template names, bundled or overridden
+    if cfg.data.source == "local" and (not cfg.data.data_dir or not Path(cfg.data.data_dir).is_dir()):
+        raise ConfigError(f"--data: no such directory {cfg.data.data_dir!r}")
+    from eat_core.evaluate import load_language
+
+    for lang in cfg.data.languages:
+        load_language(cfg, lang)  # parses and checks limits; memoised, so planning reuses it
