@@ -123,13 +123,14 @@ class Pipeline:
         """Translate, tag and align one shard and store it atomically; returns (cache hits, misses)."""
         engine = self.engine()
         with self._run_lock:
-            before = (self._counters.hits, self._counters.misses)
+            c = self._counters
+            before = (c.hits, c.misses, c.prompt_tokens, c.completion_tokens)
             t0 = time.perf_counter()
             predictions = engine.run(sentences)
-            hits = self._counters.hits - before[0]
-            misses = self._counters.misses - before[1]
+            hits, misses = c.hits - before[0], c.misses - before[1]
+            tokens = (c.prompt_tokens - before[2], c.completion_tokens - before[3])
         self.store.write_shard_result(run_id, lang, index, [prediction_row(p) for p in predictions], hits, misses,
-                                      time.perf_counter() - t0)
+                                      time.perf_counter() - t0, *tokens)
         return hits, misses
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from eat_core.errors import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -120,6 +120,11 @@ MIGRATIONS: dict[int, list[str]] = {
             path VARCHAR,
             fingerprint VARCHAR NOT NULL,
             PRIMARY KEY (run_id, name))""",
+    ],
+    4: [
+        # what a shard cost: prompt and generated tokens of the LLM calls it answered (fresh or from the cache)
+        "ALTER TABLE shards ADD COLUMN IF NOT EXISTS prompt_tokens BIGINT",
+        "ALTER TABLE shards ADD COLUMN IF NOT EXISTS completion_tokens BIGINT",
     ],
 }
 
@@ -334,7 +339,8 @@ class Store:
             )
 
     def write_shard_result(self, run_id: str, lang: str, shard_index: int, rows: Sequence[dict],
-                           hits: int, misses: int, seconds: float) -> None:
+                           hits: int, misses: int, seconds: float, prompt_tokens: int | None = None,
+                           completion_tokens: int | None = None) -> None:
         """Predictions and the shard's 'done' status in one transaction: a crash leaves neither or both."""
         with self.connect() as con:
             con.execute("DELETE FROM predictions WHERE run_id = ? AND lang = ? AND shard_index = ?",
@@ -351,11 +357,13 @@ class Store:
             )
             con.execute(
                 "INSERT INTO shards (run_id, lang, shard_index, n_sentences, status, cache_hits, cache_misses, "
-                "seconds) "
-                "VALUES (?, ?, ?, ?, 'done', ?, ?, ?) ON CONFLICT (run_id, lang, shard_index) DO UPDATE SET "
+                "seconds, prompt_tokens, completion_tokens) "
+                "VALUES (?, ?, ?, ?, 'done', ?, ?, ?, ?, ?) ON CONFLICT (run_id, lang, shard_index) DO UPDATE SET "
                 "status = 'done', last_error = NULL, cache_hits = excluded.cache_hits, "
-                "cache_misses = excluded.cache_misses, seconds = excluded.seconds, updated_at = now()",
-                [run_id, lang, shard_index, len(rows), hits, misses, seconds],
+                "cache_misses = excluded.cache_misses, seconds = excluded.seconds, "
+                "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, "
+                "updated_at = now()",
+                [run_id, lang, shard_index, len(rows), hits, misses, seconds, prompt_tokens, completion_tokens],
             )
 
     def put_run_inputs(self, run_id: str, rows: Iterable[tuple[str, str, str | None, str]]) -> None:

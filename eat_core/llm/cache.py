@@ -19,6 +19,12 @@ from eat_core.store import Store
 class CacheCounters:
     hits: int = 0
     misses: int = 0
+    prompt_tokens: int = 0  # of every answered call, fresh or cached: what the method costs, whatever the cache
+    completion_tokens: int = 0
+
+    def count(self, completion: Completion) -> None:
+        self.prompt_tokens += completion.prompt_tokens or 0
+        self.completion_tokens += completion.completion_tokens or 0
 
     @property
     def hit_rate(self) -> float:
@@ -69,4 +75,6 @@ class CachedLLM:
                              completion.latency_s, completion.truncated))
             if self.store:
                 self.store.put_cached_calls(rows)
+        for completion in results:
+            self.counters.count(completion)
         return results  # type: ignore[return-value]
