@@ -111,9 +111,13 @@ def run(
                                      help="no-op, kept for old scripts: orphan I- tags are repaired by default"),
     strict_tags: bool = typer.Option(False, "--strict-tags", help="refuse orphan I- tags instead of reading them "
                                      "as entity starts (the default, counted in the summary)"),
+    method: str = typer.Option(None, help="eat (default), eat-ft, direct, crop, fusion or model-transfer "
+                                          "(README: Methods)"),
+    demonstrations: int = typer.Option(None, help="direct: English in-context examples (default 4; 0 allowed)"),
+    crop_matcher: str = typer.Option(None, help="crop: 'crop' (CROP's lexical rule, default) or 'eat' (our aligner)"),
     direct: bool = typer.Option(False, "--direct", help="run the plain eat_core loop instead of the Prefect flow"),
 ) -> None:
-    """Evaluate EAT on target languages through the full_eval flow and print the results table.
+    """Evaluate a method (EAT by default) on target languages through the full_eval flow; print the results.
 
     Every option, name, path and data file is checked before a model loads (exit 2); failed shards exit 1.
     """
@@ -125,6 +129,7 @@ def run(
         data_dir=str(data) if data else None, split=split, limit=limit, repair_tags=False if strict_tags else None,
         llm_backend=llm_backend, llm=llm, base_url=base_url, adapter=adapter, extractor=extractor,
         extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, run_id=run_id, overlong=overlong,
+        method=method, demonstrations=demonstrations, crop_matcher=crop_matcher,
     ))
     cfg = validate_request(request)
     if direct:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eat_core.config import RunConfig
-from eat_core.data import load_split
+from eat_core.data import load_split_with_report
 from eat_core.errors import ConfigError, is_retryable, one_line
 from eat_core.hashing import content_hash
 from eat_core.inputs import RunInputs, changes_between, collect_inputs, data_path, file_stamp
@@ -144,9 +144,12 @@ def done_shards(store: Store, run_id: str) -> set[tuple[str, int]]:
 
 @functools.lru_cache(maxsize=32)
 def _load_cached(source: str, lang: str, split: str, data_dir: str | None, repair: bool,
-                 limit: int | None, stamp: tuple = ()) -> tuple[Sentence, ...]:
-    # ``stamp`` (size and mtime of the file) keys the memo, so a file rewritten in place is parsed again
-    return tuple(load_split(source, lang, split, data_dir, repair=repair, limit=limit))
+                 limit: int | None, stamp: tuple = ()) -> tuple[tuple[Sentence, ...], int]:
+    """The split's sentences and how many orphan ``I-`` tags the reader read as entity starts.
+
+    ``stamp`` (size and mtime of the file) keys the memo, so a file rewritten in place is parsed again."""
+    sentences, report = load_split_with_report(source, lang, split, data_dir, repair=repair, limit=limit)
+    return tuple(sentences), report.repaired_orphan_inside
 
 
 def load_language(cfg: RunConfig, lang: str) -> list[Sentence]:
@@ -161,7 +164,7 @@ def _load_limited(d, lang: str, stamp: tuple) -> tuple[tuple[Sentence, ...], tup
     """Sentences within the input limits of ``d`` (a ``DataConfig``), and what truncation cut, by reason."""
     from eat_core.data.limits import InputLimits, apply_limits
 
-    sentences = _load_cached(d.source, lang, d.split, d.data_dir, d.repair_tags, d.limit, stamp)
+    sentences = _load_cached(d.source, lang, d.split, d.data_dir, d.repair_tags, d.limit, stamp)[0]
     path = None if d.source == "hub" else Path(data_path(RunConfig(data=d), lang))
     kept, cut = apply_limits(sentences, InputLimits.from_config(d), path=path)
     return tuple(kept), tuple(sorted(cut.items()))
@@ -172,6 +175,26 @@ def truncations(cfg: RunConfig, lang: str) -> dict[str, int]:
     d = cfg.data
     stamp = file_stamp(data_path(cfg, lang)) if d.source != "hub" else ()
     return dict(_load_limited(cfg.data, lang, stamp)[1])
+
+
+def tag_repairs(cfg: RunConfig, lang: str) -> int:
+    """Orphan ``I-`` tags of ``lang``'s split read as entity starts (conlleval's reading; ``--strict-tags`` refuses)."""
+    d = cfg.data
+    stamp = file_stamp(data_path(cfg, lang)) if d.source != "hub" else ()
+    return _load_cached(d.source, lang, d.split, d.data_dir, d.repair_tags, d.limit, stamp)[1]
+
+
+def input_notes(cfg: RunConfig) -> list[str]:
+    """What the readers did to the data, per language, for the run's summary (repairs, input-limit cuts)."""
+    notes = []
+    for lang in dict.fromkeys(cfg.data.languages):
+        repaired = tag_repairs(cfg, lang)
+        if repaired:
+            notes.append(f"{lang}: {repaired} orphan I- tag(s) read as entity starts (--strict-tags refuses them)")
+        cut = truncations(cfg, lang)
+        if cut:
+            notes.append(f"{lang}: input limits: " + ", ".join(f"{reason}={n}" for reason, n in cut.items()))
+    return notes
 
 
 def plan_shards(cfg: RunConfig) -> list[tuple[str, int, int]]:
@@ -265,10 +288,8 @@ def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
         result = EvalResult(run_id, skipped_shards=len(plan) - len(todo))
         say(f"run {run_id}: {len(plan)} shards in {len(dict.fromkeys(cfg.data.languages))} language(s); "
             f"{result.skipped_shards} already done, {len(todo)} to compute")
-        for lang in dict.fromkeys(cfg.data.languages):
-            cut = truncations(cfg, lang)
-            if cut:
-                say(f"{lang}: input limits: " + ", ".join(f"{reason}={n}" for reason, n in cut.items()))
+        for note in input_notes(cfg):
+            say(note)
         for lang, index in sorted(finished):
             store.mark_shard_reused(run_id, lang, index)
         tracker = ProgressTracker(sum(n for _, _, n in todo))

@@ -36,7 +36,9 @@ OPTIONS: dict[str, str] = {
     "adapter": "--adapter", "llm.adapter": "--adapter", "extractor": "--extractor", "extractor.name": "--extractor",
     "extractor_model": "--extractor-model", "extractor.model": "--extractor-model", "rounds": "--rounds",
     "engine.rounds": "--rounds", "shard_size": "--shard-size", "run_id": "--run-id", "data.overlong": "--overlong",
-    "engine.prompts_dir": "engine.prompts_dir",
+    "engine.prompts_dir": "engine.prompts_dir", "method": "--method", "method.name": "--method",
+    "demonstrations": "--demonstrations", "method.demonstrations": "--demonstrations",
+    "crop_matcher": "--crop-matcher", "method.crop_matcher": "--crop-matcher",
 }
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 """Names that become file names (run ids): letters, digits, ``.``, ``_``, ``-``; no separator, no leading dot."""
@@ -178,10 +180,30 @@ def check_model(option: str, model: str, *, marker: str = "config.json", revisio
 def validate_config(cfg: RunConfig) -> None:
     """Registry names, model paths, prompts and data of a resolved configuration (data parsed with its limits)."""
     from eat_core.extractors import EXTRACTORS
+    from eat_core.methods import METHODS, method_class
+
+    check_name("--method", "method", cfg.method.name, list(METHODS))
+    method = method_class(cfg.method.name)
+    if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
+        raise ConfigError("--adapter: method 'eat-ft' needs a LoRA adapter directory (from `eat finetune`)")
+    if cfg.method.name == "model-transfer":
+        if cfg.extractor.name != "token-classification":
+            raise ConfigError("--extractor: method 'model-transfer' tags target tokens with a token classifier; "
+                              "use --extractor token-classification --extractor-model DIR")
+        check_model("--extractor-model", cfg.extractor.model)
+    if method.needs_llm:
+        _validate_llm(cfg)
+    if method.needs_extractor:
+        check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))
+        if cfg.extractor.name != "heuristic":
+            check_model("--extractor-model", cfg.extractor.model)
+    _validate_prompts_and_data(cfg)
+
+
+def _validate_llm(cfg: RunConfig) -> None:
     from eat_core.llm import BACKENDS
 
     check_name("--llm-backend", "LLM backend", cfg.llm.backend, list(BACKENDS))
-    check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))
     if cfg.llm.backend == "openai":
         url = cfg.llm.base_url or ""
         if not re.match(r"^https?://[^/\s]+", url):
@@ -194,8 +216,9 @@ def validate_config(cfg: RunConfig) -> None:
         if cfg.llm.adapter and not (Path(cfg.llm.adapter).expanduser() / "adapter_config.json").is_file():
             raise ConfigError(f"--adapter: {cfg.llm.adapter!r} is not a PEFT adapter directory (no "
                               "adapter_config.json); `eat finetune` writes one to OUTPUT/adapter")
-    if cfg.extractor.name != "heuristic":
-        check_model("--extractor-model", cfg.extractor.model)
+
+
+def _validate_prompts_and_data(cfg: RunConfig) -> None:
     if cfg.engine.prompts_dir and not Path(cfg.engine.prompts_dir).is_dir():
         raise ConfigError(f"engine.prompts_dir: no such directory {cfg.engine.prompts_dir!r}")
     from eat_core.prompts import PromptSet

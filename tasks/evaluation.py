@@ -8,7 +8,7 @@ from prefect import task
 
 from eat_core.config import RunConfig
 from eat_core.errors import is_retryable
-from eat_core.evaluate import finish_run, load_language, plan_shards, run_shard, shards_of, start_run
+from eat_core.evaluate import finish_run, input_notes, load_language, plan_shards, run_shard, shards_of, start_run
 from eat_core.store import Store
 from tasks.cache import ShardCachePolicy
 from tasks.storage import DuckDBKeyStorage
@@ -16,8 +16,13 @@ from tasks.storage import DuckDBKeyStorage
 
 @task(name="plan_shards")
 def plan_shards_task(cfg: RunConfig, db: str, run_id: str) -> list[dict]:
-    """Register the run and list its shards with their sentence ids (the ids feed the cache key)."""
-    start_run(Store(db), run_id, cfg)
+    """Register the run and list its shards with their sentence ids (the ids feed the cache key); log which inputs
+    changed since the last run of this configuration and what the readers did to the data."""
+    from prefect.logging import get_run_logger
+
+    logger = get_run_logger()
+    for note in start_run(Store(db), run_id, cfg) + input_notes(cfg):
+        logger.info(note)
     plan = []
     for lang, index, _ in plan_shards(cfg):
         shard = shards_of(load_language(cfg, lang), cfg.shard_size)[index]

@@ -78,6 +78,13 @@ RUN_CASES = [
     (["--run-id", "a/b"], ["--run-id", "is not allowed"]),
     (["--overlong", "cut"], ["--overlong", "'error' or 'truncate'"]),
     (["--no-such-option"], ["--no-such-option"]),
+    (["--method", "crap"], ["--method", "did you mean 'crop'"]),
+    (["--method", "eat-ft"], ["--adapter", "'eat-ft' needs a LoRA adapter"]),
+    (["--method", "model-transfer"], ["--extractor", "token-classification"]),
+    (["--method", "model-transfer", "--extractor", "token-classification", "--extractor-model", "/no/tc"],
+     ["--extractor-model", "no such model"]),
+    (["--method", "direct", "--demonstrations", "-1"], ["--demonstrations", "greater than or equal to 0"]),
+    (["--method", "crop", "--crop-matcher", "x"], ["--crop-matcher", "'crop' or 'eat'"]),
 ]
 
 
