@@ -8,7 +8,8 @@ The same smoke evaluation (8 languages of the bundled sample, tiny local models)
 
 A Prefect server is started first (its 15-25 s start is a one-off per machine, not per run) unless
 PREFECT_API_URL is already set. It also prints what fingerprinting a run's inputs costs (the run id covers their
-content, ``eat_core/inputs.py``). Last line: ``overhead=<flow/direct> cached_rerun=<rerun/flow>``.
+content, ``eat_core/inputs.py``) and the fixed cost of the flow per shard (ms) and per run (s), which does not depend
+on shard size. Last line: ``overhead=<flow/direct> cached_rerun=<rerun/flow>``.
 
     python benchmarks/orchestration.py [--languages ar,hi,...] [--limit 8] [--shard-size 4]
 """
@@ -125,6 +126,9 @@ def main() -> None:
         print(f"fingerprint_s={cold:.3f} (every input of this run, cold: prompts, models, data; "
               f"{100 * cold / direct:.1f}% of the direct run)")
         print(f"fingerprint_4gib_checkpoint_s={big:.3f} (a 4 GiB weights file: 2 MiB of it are read)")
+        n_shards = len(plan)
+        print(f"fixed_cost_per_shard_ms={1000 * (flow - direct) / n_shards:.1f} "
+              f"fixed_cost_per_run_s={flow - direct:.2f} cached_rerun_s={rerun:.2f} (target <= 50 ms per shard)")
         print(f"overhead={flow / direct:.3f} cached_rerun={rerun / flow:.3f}")
     finally:
         if server is not None:

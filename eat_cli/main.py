@@ -98,7 +98,8 @@ def run(
     limit: int = typer.Option(None, help="at most this many sentences per language"),
     llm_backend: str = typer.Option(None, "--llm-backend", help="transformers or openai"),
     llm: str = typer.Option(None, "--llm", help="LLM model id, local path or served name"),
-    base_url: str = typer.Option(None, help="OpenAI-compatible endpoint for --llm-backend openai"),
+    base_url: str = typer.Option(None, help="OpenAI-compatible endpoint(s) for --llm-backend openai; several, "
+                                             "comma-separated, share the load and fail over"),
     adapter: str = typer.Option(None, help="PEFT LoRA adapter directory (EAT w/ FT)"),
     extractor: str = typer.Option(None, help="English NER extractor: t5, token-classification, heuristic"),
     extractor_model: str = typer.Option(None, help="extractor checkpoint (id or path)"),
@@ -115,6 +116,9 @@ def run(
                                           "(README: Methods)"),
     demonstrations: int = typer.Option(None, help="direct: English in-context examples (default 4; 0 allowed)"),
     crop_matcher: str = typer.Option(None, help="crop: 'crop' (CROP's lexical rule, default) or 'eat' (our aligner)"),
+    dask_workers: int = typer.Option(None, help="run shards on a local Dask cluster of N worker processes"),
+    dask_address: str = typer.Option(None, help="run shards on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786"),
+    dask_gpus_per_shard: int = typer.Option(None, help="Dask worker resources: each shard needs GPU=N on its worker"),
     direct: bool = typer.Option(False, "--direct", help="run the plain eat_core loop instead of the Prefect flow"),
 ) -> None:
     """Evaluate a method (EAT by default) on target languages through the full_eval flow; print the results.
@@ -129,8 +133,11 @@ def run(
         data_dir=str(data) if data else None, split=split, limit=limit, repair_tags=False if strict_tags else None,
         llm_backend=llm_backend, llm=llm, base_url=base_url, adapter=adapter, extractor=extractor,
         extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, run_id=run_id, overlong=overlong,
-        method=method, demonstrations=demonstrations, crop_matcher=crop_matcher,
+        method=method, demonstrations=demonstrations, crop_matcher=crop_matcher, dask_workers=dask_workers,
+        dask_address=dask_address, **({"dask_gpus_per_shard": dask_gpus_per_shard} if dask_gpus_per_shard else {}),
     ))
+    if direct and (dask_workers or dask_address):
+        raise EatError("--direct runs in this process; --dask-workers/--dask-address need the flow (drop --direct)")
     cfg = validate_request(request)
     if direct:
         from eat_core.evaluate import evaluate, failure_summary
@@ -165,12 +172,126 @@ def _run_id(cfg) -> str:
 
 @app.command()
 @friendly
-def results(run_id: str = typer.Argument(None, help="run id (default: the latest run)"),
-            db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file")) -> None:
-    """Print the per-language results table of a run from DuckDB (works while a run is in progress)."""
-    from eat_core.report import results_table
+def tag(
+    input: Path = typer.Argument(..., metavar="INPUT", show_default=False,
+                                 help="corpus to tag: JSONL, CoNLL/PAN-X columns or plain text"),
+    lang: str = typer.Option(..., "--lang", help="language of the corpus (ISO code: zh, ja, ar, ru, ...)"),
+    out: Path = typer.Option(..., "--out", help="output file: OUT.jsonl (entities with character offsets) or "
+                                                "OUT.conll (token and IOB2 tag columns)"),
+    fmt: str = typer.Option("auto", "--format", help="input format: auto (by suffix), jsonl, conll or text"),
+    profile: str = typer.Option("smoke", help="named profile: smoke, paper, paper-ft"),
+    db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
+    method: str = typer.Option(None, help="eat (default), eat-ft, direct, crop, fusion or model-transfer"),
+    llm_backend: str = typer.Option(None, "--llm-backend", help="transformers or openai"),
+    llm: str = typer.Option(None, "--llm", help="LLM model id, local path or served name"),
+    base_url: str = typer.Option(None, help="OpenAI-compatible endpoint for --llm-backend openai"),
+    adapter: str = typer.Option(None, help="PEFT LoRA adapter directory (EAT w/ FT)"),
+    extractor: str = typer.Option(None, help="English NER extractor: t5, token-classification, heuristic"),
+    extractor_model: str = typer.Option(None, help="extractor (or model-transfer tagger) checkpoint"),
+    rounds: int = typer.Option(None, help="MrCoT rounds: 1, 3 or 5"),
+    shard_size: int = typer.Option(None, help="records per shard (default: the profile's)"),
+    overlong: str = typer.Option(None, help="a token or sentence over the input limits: error (default) or "
+                                            "truncate (tag what fits, count the rest)"),
+    demonstrations: int = typer.Option(None, help="direct: English in-context examples"),
+    crop_matcher: str = typer.Option(None, help="crop: crop (CROP's rule) or eat (the EAT aligner)"),
+    direct: bool = typer.Option(False, "--direct", help="run the plain eat_core loop instead of the Prefect flow"),
+) -> None:
+    """Tag your own corpus: entities with character offsets (JSONL) or IOB2 columns (CoNLL).
 
-    typer.echo(results_table(db, run_id))
+    \b
+    INPUT (--format auto picks by suffix: .jsonl, .conll/.tsv, .txt):
+      JSONL  {"id": "s1", "text": "普京访问了巴黎。"}
+             {"id": "s2", "tokens": ["Путин", "посетил", "Париж"]}
+      text   one sentence per line (a blank line: a record, no entities)
+      CoNLL  one token per line, a blank line between sentences
+
+    \b
+    OUT.jsonl, one line per record in input order (start, end: character
+    offsets into text, so the span's text is the entity's text):
+      {"id": "s1", "text": "普京访问了巴黎。",
+       "entities": [{"start": 0, "end": 2, "label": "PER", "text": "普京"}]}
+
+    \b
+    Example:
+      eat tag news.jsonl --lang zh --out news.tags.jsonl --profile smoke
+
+    Sharded, cached in --db and resumable: the same command after a crash or Ctrl-C tags only what is missing.
+    Bad input (invalid UTF-8, a record without text, an over-long sentence) is one line naming file and line, exit 2.
+    """
+    from eat_core.tagging.request import coerce_tag_request
+
+    request = coerce_tag_request(dict(
+        input=str(input), lang=lang, out=str(out), format=fmt, profile=profile, db=str(db), method=method,
+        llm_backend=llm_backend, llm=llm, base_url=base_url, adapter=adapter, extractor=extractor,
+        extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, overlong=overlong,
+        demonstrations=demonstrations, crop_matcher=crop_matcher))
+    if direct:
+        from eat_core.tagging.runner import tag_corpus, tag_failure_summary
+
+        result = tag_corpus(request, progress=lambda msg: typer.echo(msg, err=True))
+        if result.failed_shards:
+            _error(tag_failure_summary(result.run_id, result.failed_shards))
+            raise typer.Exit(1)
+        typer.echo(f"tag run {result.run_id}: {result.records} records, {result.entities} entities -> {result.out}")
+        return
+    from eat_core.tagging.runner import plan_tag
+
+    plan_tag(request)  # options and every input record checked (one line, exit 2) before a Prefect server starts
+    from flows.tag import tag_corpus as tag_corpus_flow
+
+    state = tag_corpus_flow(request, return_state=True)
+    logging.getLogger("prefect").setLevel(logging.WARNING)
+    if state.is_completed():
+        done = state.result()
+        typer.echo(f"tag run {done['run_id']}: {done['records']} records, {done['entities']} entities -> "
+                   f"{done['out']}")
+        return
+    try:
+        outcome = state.result(raise_on_failure=False)
+    except Exception as exc:  # noqa: BLE001 - a failed state without a stored exception
+        outcome = exc
+    message = str(outcome) if isinstance(outcome, EatError | RuntimeError | OSError) else (state.message or state.name)
+    _error(message)
+    raise typer.Exit(2 if isinstance(outcome, EatError) and not outcome.retryable else 1)
+
+
+@app.command()
+@friendly
+def results(run_id: str = typer.Argument(None, help="run id (default: the latest run)"),
+            db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
+            fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet (parquet needs --out)"),
+            out: Path = typer.Option(None, help="write to this file instead of printing")) -> None:
+    """Print the per-language results of a run from DuckDB (works while a run is in progress).
+
+    ``table``: the run, its inputs, then one line per language; ``csv``/``json``/``parquet``: one row per language
+    with every metric and cost (``eat_core.report.results_frame``).
+    """
+    from eat_core.report import export_results
+
+    typer.echo(export_results(db, run_id, fmt, out))
+
+
+@app.command()
+@friendly
+def compare(runs: list[str] = typer.Argument(None, help="run ids (default: every run in the file)"),
+            db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
+            out: Path = typer.Option(Path("reports"), help="directory for compare[-RUNS].md and .png"),
+            fmt: str = typer.Option("table", "--format", help="what to print: table, csv or json")) -> None:
+    """Methods side by side (EAT Table 4 layout, with the published rows): token F1 under the paper's protocol
+    and true positions, failure reasons and costs; writes Markdown and a PNG into --out."""
+    from eat_core.compare import check_format, compare_runs, comparison_csv, comparison_text, write_comparison
+
+    check_format(fmt)
+    cmp = compare_runs(db, runs or None)
+    md, png = write_comparison(db, runs or None, out, cmp)
+    if fmt == "json":
+        import json
+
+        typer.echo(json.dumps({**cmp.as_json(), "files": {"markdown": str(md), "png": str(png)}},
+                              ensure_ascii=False, indent=1))
+        return
+    typer.echo(comparison_text(cmp) if fmt == "table" else comparison_csv(cmp).rstrip("\n"))
+    typer.echo(f"wrote {md} and {png}", err=fmt == "csv")
 
 
 from eat_cli.score import score as _score  # noqa: E402  (score imports main's friendly lazily)
@@ -420,6 +541,143 @@ def data_check(
         entities = sum(len(spans_from_tags(s.tags)) for s in sentences)
         typer.echo(f"{lang:<5} {rep.sentences:>9} {rep.tokens:>8} {entities:>8} {rep.repaired_orphan_inside:>8}  "
                    f"{rep.path}")
+
+
+# -- `eat silver` and `eat distill` (eat_core/distill) ----------------------------------------------------------------
+
+_ROUTE_HELP = "eat (EAT as teacher), crop (CROP as teacher) or projection (translate-train label projection)"
+
+
+def _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
+                    extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share, seed) -> dict:
+    return dict(route=route, lang=lang, profile=profile, data_dir=str(data) if data else None, db=str(db),
+                split=split, limit=limit, llm_backend=llm_backend, llm=llm, base_url=base_url, extractor=extractor,
+                extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, max_words=max_words,
+                max_entities=max_entities, keep_empty=keep_empty, dev_share=dev_share, seed=seed)
+
+
+def _teacher_failed(exc) -> None:
+    _error(" ".join(str(exc).split()))
+    raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def silver(
+    route: str = typer.Option("eat", help=_ROUTE_HELP),
+    lang: str = typer.Option(..., help="target language(s), comma-separated, e.g. zh or zh,ja"),
+    out: Path = typer.Option(..., help="export directory: OUT/<lang>/train.tsv, dev.tsv and silver.json"),
+    profile: str = typer.Option("smoke", help="the LLM, extractor and data of this profile: smoke, paper"),
+    data: Path = typer.Option(None, help="local WikiANN directory (target corpus; en/ for the projection)"),
+    db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
+    split: str = typer.Option(None, help="split to label, its tags ignored (default: train; smoke: dev)"),
+    limit: int = typer.Option(None, help="at most this many sentences per language"),
+    llm_backend: str = typer.Option(None, "--llm-backend", help="transformers or openai"),
+    llm: str = typer.Option(None, "--llm", help="LLM model id, local path or served name"),
+    base_url: str = typer.Option(None, help="OpenAI-compatible endpoint for --llm-backend openai"),
+    extractor: str = typer.Option(None, help="the teacher's English extractor: t5, token-classification, heuristic"),
+    extractor_model: str = typer.Option(None, help="extractor checkpoint (id or path)"),
+    rounds: int = typer.Option(None, help="MrCoT rounds: 1, 3 or 5"),
+    shard_size: int = typer.Option(None, help="sentences per shard"),
+    max_words: int = typer.Option(128, help="drop sentences longer than this many tokens (CROP: 128)"),
+    max_entities: int = typer.Option(None, help="drop sentences with more entities (default: crop 5, else none)"),
+    keep_empty: bool = typer.Option(False, "--keep-empty", help="keep sentences the labeller found no entity in"),
+    dev_share: float = typer.Option(0.1, help="share of kept sentences held out as the silver dev split"),
+    seed: int = typer.Option(42, help="seed of the train/dev assignment"),
+) -> None:
+    """Build a silver training set (teacher EAT or CROP, or label projection); print counts and drop reasons."""
+    from eat_core.distill.pipeline import TeacherFailed, coerce_distill, silver_only
+    from eat_core.validate import parse_languages
+
+    fields = _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
+                             extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share,
+                             seed)
+    requests = [coerce_distill({**fields, "lang": code, "out": str(out)}) for code in parse_languages(lang, "--lang")]
+    for request in requests:
+        try:
+            summary = silver_only(request, out, progress=lambda msg: typer.echo(msg, err=True))
+        except TeacherFailed as exc:
+            _teacher_failed(exc)
+        typer.echo(summary.line())
+        typer.echo(f"  {Path(summary.export_dir) / summary.lang / 'train.tsv'}  signature={summary.signature}")
+
+
+@app.command()
+@friendly
+def distill(
+    route: str = typer.Option("eat", help=_ROUTE_HELP),
+    lang: str = typer.Option(..., help="target language, e.g. zh"),
+    out: Path = typer.Option(..., help="directory for OUT/<route>/silver/ and the student OUT/<route>/student-<lang>/"),
+    profile: str = typer.Option("smoke", help="the teacher's LLM, extractor and data: smoke, paper"),
+    data: Path = typer.Option(None, help="local WikiANN directory (target corpus and evaluation split)"),
+    db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
+    split: str = typer.Option(None, help="split the teacher labels, its tags ignored (default: train; smoke: dev)"),
+    eval_split: str = typer.Option(None, help="split the student is evaluated on (default: test; smoke: dev)"),
+    limit: int = typer.Option(None, help="at most this many sentences per language"),
+    base_model: str = typer.Option(None, help="student base: bert-base-multilingual-cased (default), "
+                                              "xlm-roberta-base, tiny:bert-tc (smoke default)"),
+    self_train_rounds: int = typer.Option(0, help="CROP self-training: the student relabels what the teacher "
+                                                  "dropped and is retrained, N times"),
+    epochs: float = typer.Option(None, help="student epochs (default 10, CROP §4.2)"),
+    learning_rate: float = typer.Option(None, help="student learning rate (default 5e-5)"),
+    batch_size: int = typer.Option(None, help="student batch size (default 32, CROP §4.2)"),
+    max_steps: int = typer.Option(None, help="stop training after this many steps"),
+    llm_backend: str = typer.Option(None, "--llm-backend", help="transformers or openai"),
+    llm: str = typer.Option(None, "--llm", help="LLM model id, local path or served name"),
+    base_url: str = typer.Option(None, help="OpenAI-compatible endpoint for --llm-backend openai"),
+    extractor: str = typer.Option(None, help="the teacher's English extractor: t5, token-classification, heuristic"),
+    extractor_model: str = typer.Option(None, help="extractor checkpoint (id or path)"),
+    rounds: int = typer.Option(None, help="MrCoT rounds: 1, 3 or 5"),
+    shard_size: int = typer.Option(None, help="sentences per shard"),
+    max_words: int = typer.Option(128, help="drop sentences longer than this many tokens (CROP: 128)"),
+    max_entities: int = typer.Option(None, help="drop sentences with more entities (default: crop 5, else none)"),
+    keep_empty: bool = typer.Option(False, "--keep-empty", help="keep sentences the labeller found no entity in"),
+    dev_share: float = typer.Option(0.1, help="share of kept sentences held out as the silver dev split"),
+    seed: int = typer.Option(42),
+    direct: bool = typer.Option(False, "--direct", help="run the plain eat_core steps instead of the Prefect flow"),
+) -> None:
+    """Distil a fast student: teacher -> silver set -> student -> evaluation run; each step resumable."""
+    from eat_core.distill.pipeline import TeacherFailed, coerce_distill, plan_distill
+    from eat_core.report import results_table
+
+    fields = _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
+                             extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share,
+                             seed)
+    request = coerce_distill({**fields, "out": str(out), "eval_split": eval_split, "base_model": base_model,
+                              "self_train_rounds": self_train_rounds, "epochs": epochs,
+                              "learning_rate": learning_rate, "batch_size": batch_size, "max_steps": max_steps})
+    plan_distill(request)  # every option, path and data file checked before a model loads
+    say = lambda msg: typer.echo(msg, err=True)  # noqa: E731
+    if direct:
+        from eat_core.distill.pipeline import distill as run_distill
+
+        try:
+            result = run_distill(request, progress=say)
+        except TeacherFailed as exc:
+            _teacher_failed(exc)
+        outcome = {"silver": [s.as_dict() for s in result.silver], "evaluations": result.evaluations,
+                   "students": [s["model_dir"] for s in result.students]}
+    else:
+        from flows.distill import distill_flow
+
+        state = distill_flow(request, return_state=True)
+        logging.getLogger("prefect").setLevel(logging.WARNING)
+        if not state.is_completed():
+            try:
+                raised = state.result(raise_on_failure=False)
+            except Exception as exc:  # noqa: BLE001 - a failed state without a stored exception
+                raised = exc
+            message = str(raised) if isinstance(raised, EatError) else (state.message or state.name)
+            _error(" ".join(message.split()))
+            raise typer.Exit(1 if isinstance(raised, TeacherFailed) or not isinstance(raised, EatError) else 2)
+        outcome = state.result()
+    from eat_core.distill.silver import SilverSummary
+
+    for s in outcome["silver"]:
+        typer.echo(SilverSummary.from_dict(s).line())
+    for model_dir, e in zip(outcome["students"], outcome["evaluations"], strict=True):
+        typer.echo(f"\n{e['label']}: student {model_dir}, run {e['run_id']}")
+        typer.echo(results_table(db, e["run_id"]))
 
 
 def main() -> None:  # pragma: no cover

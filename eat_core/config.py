@@ -234,6 +234,12 @@ class EvalRequest(_Strict):
     method: str | None = None
     demonstrations: int | None = Field(None, ge=0)
     crop_matcher: Literal["crop", "eat"] | None = None
+    # where shards run (not part of the run id: the same run may move between machines). None: in the flow process;
+    # dask_workers N: a local Dask cluster of N worker processes; dask_address: an existing `dask scheduler`
+    dask_address: str | None = None
+    dask_workers: int | None = Field(None, ge=1)
+    dask_threads_per_worker: int = Field(1, ge=1)
+    dask_gpus_per_shard: int = Field(0, ge=0)  # Dask worker resources: shards go to workers started with GPU=n
 
     def resolve(self) -> RunConfig:
         return get_profile(self.profile).with_overrides(**{

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eat_core.config import RunConfig
 from eat_core.data import load_split_with_report
@@ -27,6 +28,9 @@ from eat_core.languages import join_tokens
 from eat_core.metrics import score_language
 from eat_core.store import Store
 from eat_core.types import Prediction, Sentence
+
+if TYPE_CHECKING:
+    from eat_core.llm.cache import CacheCounters
 
 Progress = Callable[[str], None]
 log = logging.getLogger("eat")
@@ -82,6 +86,8 @@ class Pipeline:
         self.progress = progress or (lambda message: None)
         self._engine = None
         self._llm = None
+        self._backend = None
+        self._extractor = None
         self._load_error: BaseException | None = None
         self._load_lock = threading.Lock()
         # one in-process model serves one shard at a time; a served model (openai backend) takes them concurrently
@@ -113,11 +119,25 @@ class Pipeline:
                 [f"extractor {self.cfg.extractor.name}"] if method.needs_extractor else [])
             self.progress(f"method {self.cfg.method.name}: loading " + (" and ".join(parts) or
                                                                         f"tagger {self.cfg.extractor.model}"))
-            self._llm = CachedLLM(load_backend(self.cfg.llm), self.store) if method.needs_llm else None
+            self._backend = load_backend(self.cfg.llm) if method.needs_llm else None
+            self._llm = CachedLLM(self._backend, self.store) if self._backend else None
             self._counters = self._llm.counters if self._llm else CacheCounters()
-            extractor = load_extractor(self.cfg.extractor) if method.needs_extractor else None
-            self._engine = load_method(self.cfg, self._llm, extractor)
+            self._extractor = load_extractor(self.cfg.extractor) if method.needs_extractor else None
+            self._engine = load_method(self.cfg, self._llm, self._extractor)
         return self._engine
+
+    def run_detached(self, sentences: Sequence[Sentence], calls) -> tuple[list[Prediction], CacheCounters, float]:
+        """Run a shard against a call store of its own (``calls``: what the workspace already had for it), for
+        workers that never open the DuckDB file; the loaded models are reused, the method is rebuilt (cheap)."""
+        from eat_core.llm.cache import CacheCounters, CachedLLM
+        from eat_core.methods import load_method
+
+        self.engine()
+        llm = CachedLLM(self._backend, calls) if self._backend else None
+        method = load_method(self.cfg, llm, self._extractor)
+        t0 = time.perf_counter()
+        predictions = method.run(sentences)
+        return predictions, (llm.counters if llm else CacheCounters()), time.perf_counter() - t0
 
     def run_shard(self, run_id: str, lang: str, index: int, sentences: Sequence[Sentence]) -> tuple[int, int]:
         """Translate, tag and align one shard and store it atomically; returns (cache hits, misses)."""
@@ -129,8 +149,10 @@ class Pipeline:
             predictions = engine.run(sentences)
             hits, misses = c.hits - before[0], c.misses - before[1]
             tokens = (c.prompt_tokens - before[2], c.completion_tokens - before[3])
+        from eat_core.detached import this_worker
+
         self.store.write_shard_result(run_id, lang, index, [prediction_row(p) for p in predictions], hits, misses,
-                                      time.perf_counter() - t0, *tokens)
+                                      time.perf_counter() - t0, *tokens, this_worker())
         return hits, misses
 
 
@@ -206,12 +228,12 @@ def plan_shards(cfg: RunConfig) -> list[tuple[str, int, int]]:
 _PIPELINES: dict[tuple[str, str], Pipeline] = {}
 
 
-def pipeline_for(cfg: RunConfig, store: Store, progress: Progress | None = None) -> Pipeline:
+def pipeline_for(cfg: RunConfig, store: Store | None, progress: Progress | None = None) -> Pipeline:
     """The LLM and extractor are loaded once per process and reused by every shard of that process."""
     models = {i.name: i.fingerprint for i in inputs_of(cfg).items if not i.name.startswith("data:")}
     key = (content_hash([cfg.method.model_dump(), cfg.llm.model_dump(), cfg.extractor.model_dump(),
                          cfg.engine.model_dump(), models]),
-           str(store.path.resolve()))  # weights rewritten in place load afresh
+           str(store.path.resolve()) if store else "detached")  # weights rewritten in place load afresh
     if key not in _PIPELINES:
         _PIPELINES[key] = Pipeline(cfg, store, progress)
     pipeline = _PIPELINES[key]

@@ -130,21 +130,26 @@ def collect_inputs(cfg, load_sentences) -> RunInputs:
     if key in _MEMO:
         return _MEMO[key]
     t0 = time.perf_counter()
+    from eat_core.methods import method_class
     from eat_core.prompts import PromptSet
 
-    items = [RunInput("prompts", "prompts", cfg.engine.prompts_dir, PromptSet.load(cfg.engine.prompts_dir)
-                      .fingerprint)]
-    if cfg.llm.backend == "transformers":
-        path, fp = model_fingerprint(cfg.llm.model, cfg.llm.revision)
-    else:  # a served model: its name (and the revision the user gave) is all a client can know
-        path, fp = None, f"served:{cfg.llm.model}@{cfg.llm.revision or 'unpinned'}"
-    items.append(RunInput("llm", "model", path or cfg.llm.model, fp))
-    if cfg.llm.adapter:
-        adapter = Path(cfg.llm.adapter)
-        items.append(RunInput("adapter", "adapter", str(adapter),
-                              directory_fingerprint(adapter) if adapter.is_dir() else "missing"))
-    path, fp = model_fingerprint(cfg.extractor.model)
-    items.append(RunInput("extractor", "model", path or cfg.extractor.model, fp))
+    method = method_class(cfg.method.name)
+    items = []
+    if method.needs_llm:  # a method that never calls the LLM does not depend on it (model transfer)
+        items.append(RunInput("prompts", "prompts", cfg.engine.prompts_dir,
+                              PromptSet.load(cfg.engine.prompts_dir).fingerprint))
+        if cfg.llm.backend == "transformers":
+            path, fp = model_fingerprint(cfg.llm.model, cfg.llm.revision)
+        else:  # a served model: its name (and the revision the user gave) is all a client can know
+            path, fp = None, f"served:{cfg.llm.model}@{cfg.llm.revision or 'unpinned'}"
+        items.append(RunInput("llm", "model", path or cfg.llm.model, fp))
+        if cfg.llm.adapter:
+            adapter = Path(cfg.llm.adapter)
+            items.append(RunInput("adapter", "adapter", str(adapter),
+                                  directory_fingerprint(adapter) if adapter.is_dir() else "missing"))
+    if method.needs_extractor or cfg.method.name == "model-transfer":
+        path, fp = model_fingerprint(cfg.extractor.model)
+        items.append(RunInput("extractor", "model", path or cfg.extractor.model, fp))
     for lang in dict.fromkeys(cfg.data.languages):
         items.append(RunInput(f"data:{lang}", "data", data_path(cfg, lang),
                               sentences_fingerprint(load_sentences(cfg, lang))))

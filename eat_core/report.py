@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from eat_core.errors import ConfigError, StoreError
 from eat_core.store import Store
 
-COLUMNS = ("token_f1", "entity_f1", "bleu", "entropy_loss")
+COLUMNS = ("token_f1", "token_f1_true", "entity_f1", "bleu", "entropy_loss")
 
 
 def require_run(store: Store, run_id: str) -> str:
@@ -60,17 +61,179 @@ def _fmt(value, spec: str = ".2f") -> str:
 
 
 def results_table(db: str | Path, run_id: str | None = None) -> str:
+    """The ``eat results`` table: the run, the inputs it was made from, then one line per language.
+
+    ``tokF1(paper)`` is ``token_f1`` under the paper's scorer (protocol ``eat-official``; the header names another
+    protocol if the run was configured with one), ``tokF1(true)`` is ``token_f1_true`` (protocol ``token``).
+    """
     run_id, rows = results_rows(db, run_id)
-    header = (f"{'lang':<5} {'tokF1':>6} {'entF1':>6} {'BLEU':>6} {'L_e':>6} {'sent':>5} {'shards':>7} "
-              f"{'hit%':>5} {'s/sent':>7}  failures")
-    lines = [f"run {run_id}", header, "-" * len(header)]
+    store = Store(db)
+    protocol = run_protocol(store, run_id)
+    paper = "tokF1(paper)" if protocol == "eat-official" else f"tokF1({protocol})"
+    header = (f"{'lang':<5} {paper:>12} {'tokF1(true)':>11} {'entF1':>6} {'BLEU':>6} {'L_e':>6} {'sent':>5} "
+              f"{'shards':>7} {'hit%':>5} {'s/sent':>7}  failures")
+    lines = [f"run {run_id}", inputs_line(store, run_id), header, "-" * len(header)]
     for r in rows:
         fails = ", ".join(f"{k}={v}" for k, v in list(r["failures"].items())[:4]) or "-"
         hit = _fmt(None if r["cache_hit_rate"] is None else 100 * r["cache_hit_rate"], ".0f")
-        lines.append(f"{r['lang']:<5} {_fmt(r['token_f1']):>6} {_fmt(r['entity_f1']):>6} {_fmt(r['bleu']):>6} "
+        lines.append(f"{r['lang']:<5} {_fmt(r['token_f1']):>12} {_fmt(r['token_f1_true']):>11} "
+                     f"{_fmt(r['entity_f1']):>6} {_fmt(r['bleu']):>6} "
                      f"{_fmt(r['entropy_loss'], '.3f'):>6} {r['sentences']:>5} {r['shards']:>7} {hit:>5} "
                      f"{_fmt(r['s_per_sentence'], '.3f'):>7}  {fails}")
     return "\n".join(lines)
+
+
+def run_config(store: Store, run_id: str) -> dict:
+    """The stored configuration of a run as a dict (``{}`` if it is missing or unreadable)."""
+    rows = store.query("SELECT config FROM runs WHERE run_id = ?", [run_id])
+    try:
+        return json.loads(rows[0][0]) if rows else {}
+    except ValueError:
+        return {}
+
+
+def run_protocol(store: Store, run_id: str) -> str:
+    """The protocol of a run's ``token_f1`` (``eat-official``, the paper's, unless the run was configured else)."""
+    return run_config(store, run_id).get("token_f1_protocol", "eat-official")
+
+
+def method_and_model(config: dict) -> tuple[str, str]:
+    """``("crop", "tiny:qwen2")``: the method of a stored configuration and the model that tags with it (the
+    token classifier for ``model-transfer``, else the LLM, with ``+adapter`` when one is set)."""
+    method = (config.get("method") or {}).get("name", "eat")  # runs made before methods existed were EAT
+    if method == "model-transfer":
+        return method, str((config.get("extractor") or {}).get("model", "?"))
+    llm = config.get("llm") or {}
+    adapter = llm.get("adapter")
+    return method, str(llm.get("model", "?")) + (f"+{adapter}" if adapter else "")
+
+
+_INPUT_ORDER = {"prompts": 0, "llm": 1, "adapter": 2, "extractor": 3}
+
+
+def inputs_line(store: Store, run_id: str) -> str:
+    """``inputs: prompts=38dfba8f llm=25f96942 extractor=none data:zh=f36acd7f``: the first 8 characters of each
+    input's content fingerprint, from ``run_inputs``."""
+    rows = store.query("SELECT name, fingerprint FROM run_inputs WHERE run_id = ?", [run_id])
+    if not rows:
+        return "inputs: not recorded (run made before inputs were fingerprinted)"
+    rows = sorted(rows, key=lambda r: (_INPUT_ORDER.get(r[0], len(_INPUT_ORDER)), r[0]))
+    return "inputs: " + " ".join(f"{name}={(fingerprint or '?')[:8]}" for name, fingerprint in rows)
+
+
+FRAME_METRICS = ("token_f1", "token_f1_true", "entity_f1", "entity_precision", "entity_recall", "bleu",
+                 "entropy_loss")
+
+
+def _run_ids(store: Store, run_id: str | Sequence[str] | None) -> list[str]:
+    if run_id is None:
+        return [r[0] for r in store.query("SELECT run_id FROM runs ORDER BY created_at, run_id")]
+    ids = [run_id] if isinstance(run_id, str) else list(run_id)
+    return [require_run(store, r) for r in dict.fromkeys(ids)]
+
+
+def results_frame(db: str | Path, run_id: str | Sequence[str] | None = None):
+    """The results as a ``pandas.DataFrame``: one row per run x language, metrics and costs side by side.
+
+    ``run_id``: one run id, a list of them, or ``None`` for every run in the file (oldest first). Unknown ids raise
+    ``ConfigError`` naming the most recent runs. Columns: ``run_id, method, model, profile, status, lang``; the
+    metrics ``token_f1`` (protocol ``token_f1_protocol``, ``eat-official`` = the paper's tables), ``token_f1_true``
+    (true positions), ``token_f1_diff`` (true minus paper), ``entity_f1``, ``entity_precision``, ``entity_recall``,
+    ``bleu``, ``entropy_loss`` (percent, NaN until scored); what it cost: ``sentences``, ``shards``,
+    ``shards_done``, ``llm_calls`` (= ``cache_hits`` + ``cache_misses``, calls reused + made), ``prompt_tokens``,
+    ``completion_tokens``, ``seconds``, ``s_per_sentence``, ``cache_hit_rate``; ``failures`` (JSON object
+    reason -> count), ``n_failures``; and the signatures ``token_f1_signature``, ``token_f1_true_signature``.
+
+        >>> from eat_core.report import results_frame
+        >>> df = results_frame("eat.duckdb")
+        >>> df.pivot(index=["method", "run_id"], columns="lang", values="token_f1")  # EAT Table 4 layout
+    """
+    import pandas as pd
+
+    store = Store(db)
+    rows = []
+    for run in _run_ids(store, run_id):
+        config = run_config(store, run)
+        method, model = method_and_model(config)
+        status = store.query("SELECT status, profile FROM runs WHERE run_id = ?", [run])
+        metrics: dict[str, dict[str, tuple]] = {}
+        for lang, metric, value, signature in store.query(
+                "SELECT lang, metric, value, signature FROM metrics WHERE run_id = ?", [run]):
+            metrics.setdefault(lang, {})[metric] = (value, signature)
+        failures: dict[str, Counter] = {}
+        for lang, items in store.query("SELECT lang, failures FROM predictions WHERE run_id = ?", [run]):
+            failures.setdefault(lang, Counter()).update(json.loads(items or "[]"))
+        shards = store.query(
+            "SELECT lang, count(*), sum(CASE WHEN status = 'done' THEN 1 ELSE 0 END), sum(n_sentences), "
+            "sum(coalesce(cache_hits, 0)), sum(coalesce(cache_misses, 0)), sum(coalesce(prompt_tokens, 0)), "
+            "sum(coalesce(completion_tokens, 0)), sum(coalesce(seconds, 0)) FROM shards WHERE run_id = ? "
+            "GROUP BY lang ORDER BY lang", [run])
+        for lang, n_shards, n_done, n_sent, hits, misses, prompt, completion, seconds in shards:
+            values = {m: metrics.get(lang, {}).get(m, (None, None)) for m in FRAME_METRICS}
+            paper, true = values["token_f1"][0], values["token_f1_true"][0]
+            calls = int(hits) + int(misses)
+            fails = failures.get(lang, Counter())
+            rows.append({
+                "run_id": run, "method": method, "model": model, "profile": status[0][1], "status": status[0][0],
+                "lang": lang, **{m: v for m, (v, _) in values.items()},
+                "token_f1_diff": None if paper is None or true is None else true - paper,
+                "token_f1_protocol": config.get("token_f1_protocol", "eat-official"),
+                "sentences": int(n_sent or 0), "shards": int(n_shards), "shards_done": int(n_done),
+                "llm_calls": calls, "cache_hits": int(hits), "cache_misses": int(misses),
+                "prompt_tokens": int(prompt), "completion_tokens": int(completion), "seconds": float(seconds),
+                "s_per_sentence": float(seconds) / n_sent if n_sent else None,
+                "cache_hit_rate": int(hits) / calls if calls else None,
+                "failures": json.dumps(dict(fails.most_common()), ensure_ascii=False),
+                "n_failures": sum(fails.values()),
+                "token_f1_signature": values["token_f1"][1], "token_f1_true_signature": values["token_f1_true"][1],
+            })
+    columns = ["run_id", "method", "model", "profile", "status", "lang", *FRAME_METRICS[:2], "token_f1_diff",
+               *FRAME_METRICS[2:], "token_f1_protocol", "sentences", "shards", "shards_done", "llm_calls",
+               "cache_hits", "cache_misses", "prompt_tokens", "completion_tokens", "seconds", "s_per_sentence",
+               "cache_hit_rate", "failures", "n_failures", "token_f1_signature", "token_f1_true_signature"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in (*FRAME_METRICS, "token_f1_diff", "s_per_sentence", "cache_hit_rate"):
+        frame[column] = frame[column].astype("float64")  # None -> NaN, so empty columns keep a numeric type
+    return frame
+
+
+RESULT_FORMATS = ("table", "csv", "json", "parquet")
+
+
+def export_results(db: str | Path, run_id: str | None, fmt: str, out: str | Path | None = None) -> str:
+    """``eat results --format``: the run's table (``table``) or its ``results_frame`` as CSV, JSON records or
+    Parquet (written by DuckDB; needs ``out``). Returns the text to print: the export itself, or ``wrote FILE``."""
+    if fmt not in RESULT_FORMATS:
+        raise ConfigError(f"--format: unknown format {fmt!r}; use {', '.join(RESULT_FORMATS)}")
+    path = Path(out) if out is not None else None
+    if path is not None and path.is_dir():
+        raise ConfigError(f"--out: {path} is a directory; give a file name")
+    if fmt == "parquet" and path is None:
+        raise ConfigError("--format parquet: give --out FILE (Parquet is binary, not for a terminal)")
+    store = Store(db)
+    run = require_run(store, run_id) if run_id else latest_run(store)
+    if fmt == "table":
+        text = results_table(db, run) + "\n"
+    else:
+        frame = results_frame(db, run)
+        if fmt == "parquet":
+            import duckdb
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect()  # in memory: the workspace file is only read
+            try:
+                con.register("results", frame)
+                con.sql("SELECT * FROM results").write_parquet(str(path))
+            finally:
+                con.close()
+            return f"wrote {path} ({len(frame)} rows)"
+        text = frame.to_csv(index=False) if fmt == "csv" else frame.to_json(orient="records", force_ascii=False,
+                                                                             indent=1) + "\n"
+    if path is None:
+        return text.rstrip("\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return f"wrote {path}"
 
 
 PAPER_TABLE4 = {

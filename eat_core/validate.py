@@ -38,7 +38,8 @@ OPTIONS: dict[str, str] = {
     "engine.rounds": "--rounds", "shard_size": "--shard-size", "run_id": "--run-id", "data.overlong": "--overlong",
     "engine.prompts_dir": "engine.prompts_dir", "method": "--method", "method.name": "--method",
     "demonstrations": "--demonstrations", "method.demonstrations": "--demonstrations",
-    "crop_matcher": "--crop-matcher", "method.crop_matcher": "--crop-matcher",
+    "crop_matcher": "--crop-matcher", "method.crop_matcher": "--crop-matcher", "dask_workers": "--dask-workers",
+    "dask_address": "--dask-address", "dask_gpus_per_shard": "--dask-gpus-per-shard",
 }
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 """Names that become file names (run ids): letters, digits, ``.``, ``_``, ``-``; no separator, no leading dot."""
@@ -122,6 +123,11 @@ def coerce_request(request: EvalRequest | Mapping | None) -> EvalRequest:
         raise ConfigError(pydantic_line(exc)) from None
     if req.run_id is not None:
         check_safe_name("--run-id", req.run_id)
+    if req.dask_address and req.dask_workers:
+        raise ConfigError("--dask-address: give either an existing scheduler or --dask-workers for a local cluster")
+    if req.dask_address and not re.match(r"^(tcp|tls|ws|wss|inproc)://[^\s/]+$|^[^\s/:]+:\d+$", req.dask_address):
+        raise ConfigError(f"--dask-address: {req.dask_address!r} is not a scheduler address like "
+                          "tcp://10.0.0.5:8786")
     return req
 
 
@@ -206,9 +212,12 @@ def _validate_llm(cfg: RunConfig) -> None:
     check_name("--llm-backend", "LLM backend", cfg.llm.backend, list(BACKENDS))
     if cfg.llm.backend == "openai":
         url = cfg.llm.base_url or ""
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ConfigError(f"--base-url: the openai backend needs an http(s) URL such as "
-                              f"http://127.0.0.1:8000/v1 (got {url or 'nothing'!r})")
+        entries = [entry.strip() for entry in url.split(",")]
+        bad = next((entry for entry in entries if not re.match(r"^https?://[^/\s,]+\S*$", entry)), None)
+        if bad is not None:
+            got = f"bad entry {bad!r} in {url!r}" if len(entries) > 1 else f"got {url or 'nothing'!r}"
+            raise ConfigError("--base-url: the openai backend needs an http(s) URL such as http://127.0.0.1:8000/v1, "
+                              f"or several separated by commas ({got})")
     else:
         if cfg.llm.base_url:
             raise ConfigError(f"--base-url: only used with --llm-backend openai (backend is {cfg.llm.backend!r})")

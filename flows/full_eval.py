@@ -18,6 +18,8 @@ from eat_core.errors import EatError, one_line
 from eat_core.evaluate import ProgressTracker, end_run, failure_summary, run_id_for
 from eat_core.store import Store
 from eat_core.validate import coerce_request, validate_request
+from tasks.artifacts import publish_results_task
+from tasks.distributed import run_on_dask, uses_dask
 from tasks.evaluation import plan_shards_task, score_run_task, shard_task
 
 
@@ -80,7 +82,20 @@ def _evaluate(request: EvalRequest, cfg, run_id: str, retries: int, retry_delay_
             logger.error("%s shard %s failed: %s", p["lang"], p["index"], cause)
 
     args = [(cfg, request.db, run_id, p["lang"], p["index"], p["sentence_ids"]) for p in plan]
-    if cfg.llm.backend == "transformers":
+    if uses_dask(request):
+        # Shards compute on Dask workers (no DuckDB there); this process persists each result as it arrives.
+        def done(p: dict, summary: dict, before: bool) -> None:
+            if before:
+                reused.append((p["lang"], p["index"]))
+            logger.info(tracker.update(summary, reused=before)
+                        + (" (done before)" if before else f" (on {summary.get('worker', '?')})"))
+
+        def fail(p: dict, cause: str) -> None:
+            failed.append((p["lang"], p["index"], cause))
+            logger.error("%s shard %s failed: %s", p["lang"], p["index"], cause)
+
+        run_on_dask(request, cfg, run_id, plan, retries, retry_delay_s, done, fail)
+    elif cfg.llm.backend == "transformers":
         # One in-process model serves one shard at a time; running them in order in this thread avoids the
         # contention of idle threads and reports progress as each shard ends.
         for p, a in zip(plan, args, strict=True):
@@ -93,6 +108,7 @@ def _evaluate(request: EvalRequest, cfg, run_id: str, retries: int, retry_delay_
             record(p, future.state)
     summary = failure_summary(run_id, failed, retried=False) if failed else None  # permanent errors skip retries
     scores = score_run_task(cfg, request.db, run_id, bool(failed), summary, reused)
+    publish_results_task(request.db, run_id, return_state=True)  # results in the Prefect UI; never fails the run
     if failed:  # a Failed state with the summary as its message (raising would print a traceback of the flow)
         return Failed(message=summary)
     return {"run_id": run_id, "scores": scores}

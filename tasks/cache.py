@@ -10,6 +10,7 @@ before any shard runs.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from importlib import metadata
@@ -29,13 +30,24 @@ def code_version() -> str:
 
 @dataclass
 class ShardCachePolicy(CachePolicy):
+    workspace: str = ""  # the workspace file's id (``Store.workspace_id``): records of another file never match
+
     def compute_key(self, task_ctx: Any, inputs: dict[str, Any], flow_parameters: dict[str, Any],
                     **kwargs: Any) -> str | None:
-        try:
-            source = inspect.getsource(task_ctx.task.fn)
-        except (OSError, TypeError, AttributeError):
-            source = ""
         return "shard-" + content_hash({
             "run_id": inputs.get("run_id"), "lang": inputs.get("lang"), "index": inputs.get("index"),
-            "sentences": inputs.get("sentence_ids"), "version": code_version(), "source": source,
+            "sentences": inputs.get("sentence_ids"), "version": code_version(), "source": _source(task_ctx),
+            "workspace": self.workspace,
         })
+
+
+def _source(task_ctx: Any) -> str:
+    try:
+        return _source_of(task_ctx.task.fn)
+    except (OSError, TypeError, AttributeError):
+        return ""
+
+
+@functools.lru_cache(maxsize=64)
+def _source_of(fn) -> str:
+    return inspect.getsource(fn)

@@ -11,7 +11,7 @@ from eat_core.errors import is_retryable
 from eat_core.evaluate import finish_run, input_notes, load_language, plan_shards, run_shard, shards_of, start_run
 from eat_core.store import Store
 from tasks.cache import ShardCachePolicy
-from tasks.storage import DuckDBKeyStorage
+from tasks.storage import key_storage_for
 
 
 @task(name="plan_shards")
@@ -45,7 +45,7 @@ def shard_task(db: str, retries: int, retry_delay_s: float):
     run's DuckDB file."""
     return run_shard_task.with_options(
         retries=retries, retry_delay_seconds=retry_delay_s, retry_condition_fn=retry_unless_permanent,
-        cache_policy=ShardCachePolicy().configure(key_storage=DuckDBKeyStorage(db_path=db)),
+        cache_policy=ShardCachePolicy(workspace=Store(db).workspace_id()).configure(key_storage=key_storage_for(db)),
     )
 
 

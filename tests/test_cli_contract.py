@@ -85,6 +85,9 @@ RUN_CASES = [
      ["--extractor-model", "no such model"]),
     (["--method", "direct", "--demonstrations", "-1"], ["--demonstrations", "greater than or equal to 0"]),
     (["--method", "crop", "--crop-matcher", "x"], ["--crop-matcher", "'crop' or 'eat'"]),
+    (["--dask-address", "foo"], ["--dask-address", "tcp://"]),
+    (["--dask-workers", "0"], ["--dask-workers", "greater than or equal to 1"]),
+    (["--dask-workers", "2"], ["--dask-workers", "drop --direct"]),
 ]
 
 

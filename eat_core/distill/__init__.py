@@ -1,0 +1,10 @@
+"""Distillation: silver training sets from a teacher (EAT, CROP) or a label projection, and a fast student.
+
+* ``config.py``: :class:`DistillRequest` (route, language, profile, filters, student settings) and its presets;
+* ``filters.py``: which tagged sentences enter a silver set, each drop with its reason;
+* ``silver.py``: the one silver-set format (DuckDB rows, ``<out>/<lang>/{train,dev}.tsv``, ``silver.json``), ids
+  keyed by content, signatures;
+* ``projection.py``: translate-train label projection (markers in, tokens and tags out);
+* ``pipeline.py``: the steps (teacher, silver set, student, evaluation, self-training), each content-keyed and
+  idempotent; :func:`~eat_core.distill.pipeline.distill` runs them without Prefect.
+"""

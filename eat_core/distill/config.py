@@ -1,0 +1,114 @@
+"""What ``eat silver`` and ``eat distill`` are asked for: one pydantic model, resolved against a named profile.
+
+A ``DistillRequest`` names the route that labels the silver set (``eat``, ``crop`` or ``projection``), the target
+language, the profile whose LLM, extractor and data it borrows, the filters, and the student's training settings.
+Fields left ``None`` take the profile's preset (:data:`PRESETS`): the smoke profile's bundled sample has only a dev
+split, so there the teacher tags dev and the student is evaluated on the same dev sentences (machinery only, said in
+the signature); the paper setting tags the train split with its labels ignored and evaluates on test.
+
+Constants cite their source: CROP's post-processing (Yang et al., 2022, §4.1 "Post-Processing"): sentences over 128
+words and sentences with only ``O`` tags are deleted; the issue's CROP filters add "more than 5 entities" and "an
+entity not found". CROP trains its XTREME-40 student 10 epochs with batch size 32 (§4.2).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from eat_core.languages import LANGUAGE_NAMES
+
+ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
+"""How the silver set is labelled: EAT as teacher, CROP as teacher, or label projection (translate-train)."""
+
+CROP_MAX_WORDS = 128  # CROP §4.1 post-processing: longer sequences are deleted
+CROP_MAX_ENTITIES = 5  # the issue's CROP filter: more than 5 entities drops the sentence
+
+PRESETS: dict[str, dict[str, object]] = {
+    # the bundled sample has only dev; tiny student, a few steps: proves the machinery, not accuracy
+    "smoke": {"split": "dev", "eval_split": "dev", "base_model": "tiny:bert-tc", "epochs": 2.0, "max_steps": 12,
+              "batch_size": 8, "learning_rate": 5e-4},
+    # the paper setting: tag WikiANN train (labels ignored), evaluate on test; mBERT student, CROP's 10 epochs
+    "paper": {"split": "train", "eval_split": "test", "base_model": "bert-base-multilingual-cased", "epochs": 10.0,
+              "max_steps": -1, "batch_size": 32, "learning_rate": 5e-5},
+}
+PRESETS["paper-ft"] = PRESETS["paper"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DistillRequest(_Strict):
+    """One silver set (``eat silver``) or one student (``eat distill``) for one target language.
+
+    Example: ``DistillRequest(route="crop", lang="zh", profile="smoke", out="distill/")``.
+    """
+
+    route: Literal["eat", "crop", "projection"] = "eat"
+    lang: str = "zh"
+    profile: str = "smoke"
+    db: str = "eat.duckdb"
+    out: str = "distill"
+    # data: the target corpus the teacher tags (labels ignored), the English labelled source of the projection
+    data_dir: str | None = None
+    split: Literal["train", "dev", "test"] | None = None
+    eval_split: Literal["train", "dev", "test"] | None = None
+    limit: int | None = Field(None, ge=1)
+    # the teacher's (or the projection's) LLM and extractor, as `eat run` sets them
+    llm_backend: str | None = None
+    llm: str | None = None
+    base_url: str | None = None
+    extractor: str | None = None
+    extractor_model: str | None = None
+    rounds: Literal[1, 3, 5] | None = None
+    shard_size: int | None = Field(None, ge=1)
+    crop_matcher: Literal["crop", "eat"] | None = None
+    # filters (None: the route's default)
+    max_words: int = Field(CROP_MAX_WORDS, ge=1)
+    max_entities: int | None = Field(None, ge=1)
+    keep_empty: bool = False
+    dev_share: float = Field(0.1, ge=0, lt=1)
+    # the student
+    base_model: str | None = None
+    epochs: float | None = Field(None, gt=0)
+    learning_rate: float | None = Field(None, gt=0)
+    batch_size: int | None = Field(None, ge=1)
+    max_steps: int | None = None
+    patience: int = Field(3, ge=1)
+    seed: int = 42
+    self_train_rounds: int = Field(0, ge=0, le=10)
+
+    @field_validator("lang")
+    @classmethod
+    def _known_language(cls, lang: str) -> str:
+        code = lang.strip().lower()
+        if code not in LANGUAGE_NAMES:
+            raise ValueError(f"unknown language code {lang!r}; known: {', '.join(sorted(LANGUAGE_NAMES))}")
+        if code == "en":
+            raise ValueError("the target language must not be English (the source language)")
+        return code
+
+    def preset(self, name: str):
+        """A student or data setting: the request's value, else the profile's preset (paper's for other profiles)."""
+        value = getattr(self, name)
+        if value is not None:
+            return value
+        return PRESETS.get(self.profile, PRESETS["paper"])[name]
+
+    @property
+    def entity_cap(self) -> int | None:
+        """At most this many entities per kept sentence: CROP's 5 on the crop route unless set."""
+        if self.max_entities is not None:
+            return self.max_entities
+        return CROP_MAX_ENTITIES if self.route == "crop" else None
+
+    def filter_settings(self) -> dict:
+        """Everything that changes which sentences are kept, for the silver set's id and signature."""
+        return {"max_words": self.max_words, "max_entities": self.entity_cap, "keep_empty": self.keep_empty,
+                "dev_share": self.dev_share, "seed": self.seed}
+
+    def student_settings(self) -> dict:
+        return {name: self.preset(name) for name in ("base_model", "epochs", "learning_rate", "batch_size",
+                                                     "max_steps")} | {"patience": self.patience, "seed": self.seed}

@@ -1,0 +1,137 @@
+"""What ``eat tag`` and the ``tag_corpus`` flow take: a corpus, a language, an output file, a profile plus overrides.
+
+Validated before any model loads, with the same one-line errors as ``eat run`` (``eat_core/validate.py``)::
+
+    validate_tag_request({"input": "in.txt", "lang": "xx", "out": "o.jsonl"})
+    -> ConfigError("--lang: unknown language code(s) 'xx'; known: ar, de, ...")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from eat_core.config import EvalRequest, RunConfig
+from eat_core.errors import ConfigError
+
+TAG_OPTIONS = {"input": "INPUT", "out": "--out", "lang": "--lang", "format": "--format"}
+
+
+class TagRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: str
+    lang: str
+    out: str
+    format: Literal["auto", "jsonl", "conll", "text"] = "auto"
+    profile: str = "smoke"
+    db: str = "eat.duckdb"
+    method: str | None = None
+    llm_backend: str | None = None
+    llm: str | None = None
+    base_url: str | None = None
+    adapter: str | None = None
+    extractor: str | None = None
+    extractor_model: str | None = None
+    rounds: Literal[1, 3, 5] | None = None
+    shard_size: int | None = Field(None, ge=1)
+    overlong: Literal["error", "truncate"] | None = None
+    demonstrations: int | None = Field(None, ge=0)
+    crop_matcher: Literal["crop", "eat"] | None = None
+
+    def eval_request(self) -> EvalRequest:
+        """The evaluation request with the same model settings (its data section is unused by tagging)."""
+        return EvalRequest(
+            profile=self.profile, db=self.db, languages=(self.lang,), llm_backend=self.llm_backend, llm=self.llm,
+            base_url=self.base_url, adapter=self.adapter, extractor=self.extractor,
+            extractor_model=self.extractor_model, rounds=self.rounds, shard_size=self.shard_size,
+            overlong=self.overlong, method=self.method, demonstrations=self.demonstrations,
+            crop_matcher=self.crop_matcher)
+
+
+def coerce_tag_request(request: TagRequest | Mapping) -> TagRequest:
+    from eat_core.validate import parse_languages, pydantic_line
+
+    data = request.model_dump() if isinstance(request, TagRequest) else dict(request)
+    if isinstance(data.get("lang"), str):
+        langs = parse_languages(data["lang"], "--lang")
+        if len(langs) != 1:
+            raise ConfigError(f"--lang: one language per corpus (got {', '.join(langs)})")
+        data["lang"] = langs[0]
+    try:
+        return TagRequest.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err.get("loc") else ""
+        if err.get("type") == "extra_forbidden":
+            raise ConfigError(f"unknown parameter {field!r}; allowed: {', '.join(TagRequest.model_fields)}") from None
+        if err.get("type") == "missing":
+            raise ConfigError(f"{TAG_OPTIONS.get(field, field)}: required") from None
+        line = pydantic_line(exc)
+        for name, option in TAG_OPTIONS.items():
+            if line.startswith(f"--{name}:"):
+                line = option + line[len(name) + 2:]
+        raise ConfigError(line) from None
+
+
+def validate_tag_request(request: TagRequest | Mapping) -> tuple[TagRequest, RunConfig]:
+    """The request and its resolved ``RunConfig``; every check that needs no model (names, paths, options)."""
+    from eat_core.tagging.export import out_format
+    from eat_core.validate import resolve_request
+
+    req = coerce_tag_request(request)
+    path = Path(req.input)
+    if not path.exists():
+        raise ConfigError(f"INPUT: {req.input}: no such file")
+    if not path.is_file():
+        raise ConfigError(f"INPUT: {req.input} is not a file")
+    out_format(req.out)
+    if Path(req.out).is_dir():
+        raise ConfigError(f"--out: {req.out} is a directory; give a file ending in .jsonl or .conll")
+    if Path(req.out).resolve() == path.resolve():
+        raise ConfigError(f"--out: {req.out} is the input file; write the tags elsewhere")
+    if Path(req.db).is_dir():
+        raise ConfigError(f"--db: {req.db} is a directory; give a DuckDB file path")
+    cfg = resolve_request(req.eval_request())
+    validate_models(cfg)
+    return req, cfg
+
+
+def validate_models(cfg: RunConfig) -> None:
+    """The method, backend, extractor, model, adapter and prompt checks of ``validate_config``, without its data."""
+    from eat_core.extractors import EXTRACTORS
+    from eat_core.llm import BACKENDS
+    from eat_core.methods import METHODS, method_class
+    from eat_core.prompts import PromptSet
+    from eat_core.validate import check_model, check_name
+
+    check_name("--method", "method", cfg.method.name, list(METHODS))
+    method = method_class(cfg.method.name)
+    if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
+        raise ConfigError("--adapter: method 'eat-ft' needs a LoRA adapter (--adapter DIR, from `eat finetune`)")
+    if cfg.method.name == "model-transfer" and cfg.extractor.name != "token-classification":
+        raise ConfigError("--extractor: method 'model-transfer' tags with a token classifier: use --extractor "
+                          "token-classification --extractor-model DIR (tiny:bert-tc for a test)")
+    if method.needs_llm:
+        check_name("--llm-backend", "LLM backend", cfg.llm.backend, list(BACKENDS))
+        if cfg.llm.backend == "openai":
+            if not (cfg.llm.base_url or "").startswith(("http://", "https://")):
+                raise ConfigError(f"--base-url: the openai backend needs an http(s) URL such as "
+                                  f"http://127.0.0.1:8000/v1 (got {cfg.llm.base_url or 'nothing'!r})")
+        else:
+            if cfg.llm.base_url:
+                raise ConfigError(f"--base-url: only used with --llm-backend openai (backend is {cfg.llm.backend!r})")
+            check_model("--llm", cfg.llm.model, revision=cfg.llm.revision)
+        if cfg.llm.adapter and cfg.llm.backend != "openai" and not (
+                Path(cfg.llm.adapter).expanduser() / "adapter_config.json").is_file():
+            raise ConfigError(f"--adapter: {cfg.llm.adapter!r} is not a PEFT adapter directory (no "
+                              "adapter_config.json); `eat finetune` writes one to OUTPUT/adapter")
+        if cfg.engine.prompts_dir and not Path(cfg.engine.prompts_dir).is_dir():
+            raise ConfigError(f"engine.prompts_dir: no such directory {cfg.engine.prompts_dir!r}")
+        PromptSet.load(cfg.engine.prompts_dir)
+    check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))
+    if (method.needs_extractor or cfg.method.name == "model-transfer") and cfg.extractor.name != "heuristic":
+        check_model("--extractor-model", cfg.extractor.model)

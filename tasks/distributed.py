@@ -1,0 +1,99 @@
+"""Shards on a Dask cluster (prefect-dask): compute anywhere, persist in the flow process only.
+
+The compute task never sees the DuckDB file: it gets the shard's configuration and the LLM calls the workspace
+already has for those sentences, and returns predictions, counters and the calls it made. The flow process, the
+one writer, persists each result as it arrives. Finished shards are not submitted at all (the flow reads their
+status from DuckDB), so Prefect's cache records need no storage that every worker reaches. Models load once per
+Dask worker process (``eat_core.evaluate.pipeline_for`` memoises them) and serve every shard sent there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+
+from eat_core.config import EvalRequest, RunConfig
+from eat_core.detached import ShardOutput, calls_for, compute_shard, persist_shard, shard_content
+from eat_core.errors import one_line
+from eat_core.store import Store
+from tasks.evaluation import retry_unless_permanent
+
+
+@task(name="compute_shard", tags=["llm"], cache_policy=NO_CACHE, persist_result=False,
+      task_run_name="{lang}-shard-{index}")
+def compute_shard_task(cfg: RunConfig, lang: str, index: int, calls: dict) -> ShardOutput:
+    """Translate, tag and align one shard on whatever worker Dask picked; no DuckDB here."""
+    logging.getLogger("eat").info("computing %s shard %s", lang, index)
+    return compute_shard(cfg, lang, index, calls)
+
+
+def dask_runner(request: EvalRequest):
+    """A ``DaskTaskRunner`` for the request: an existing scheduler, or a LocalCluster of worker processes."""
+    from prefect_dask import DaskTaskRunner
+
+    if request.dask_address:
+        return DaskTaskRunner(address=request.dask_address)
+    worker = {"resources": {"GPU": request.dask_gpus_per_shard}} if request.dask_gpus_per_shard else {}
+    return DaskTaskRunner(cluster_kwargs={"n_workers": request.dask_workers, "processes": True,
+                                          "threads_per_worker": request.dask_threads_per_worker, **worker})
+
+
+def uses_dask(request: EvalRequest) -> bool:
+    return bool(request.dask_address or request.dask_workers)
+
+
+def run_on_dask(request: EvalRequest, cfg: RunConfig, run_id: str, plan: list[dict], retries: int,
+                retry_delay_s: float, on_done, on_failed) -> None:
+    """Submit every unfinished shard to Dask and persist results here as they arrive (any order)."""
+    store = Store(request.db)
+    done = {(lang, index) for lang, index in store.query(
+        "SELECT lang, shard_index FROM shards WHERE run_id = ? AND status = 'done'", [run_id])}
+    compute = compute_shard_task.with_options(retries=retries, retry_delay_seconds=retry_delay_s,
+                                              retry_condition_fn=retry_unless_permanent)
+    todo = []
+    for p in plan:
+        if (p["lang"], p["index"]) in done:
+            store.mark_shard_reused(run_id, p["lang"], p["index"])
+            on_done(p, _summary(store, run_id, p, "skipped"), True)
+        else:
+            todo.append(p)
+    with dask_runner(request) as runner:
+        futures = {}
+        for p in todo:
+            content = shard_content(cfg, p["lang"], p["index"])
+            store.mark_shard(run_id, p["lang"], p["index"], len(p["sentence_ids"]), "running", attempt=True)
+            with _resources(request):
+                future = runner.submit(compute, parameters={"cfg": cfg, "lang": p["lang"], "index": p["index"],
+                                                            "calls": calls_for(store, p["lang"], content)})
+            futures[future] = p
+        for future in as_completed(list(futures)):
+            p = futures[future]
+            try:  # the Dask result itself: the future's Prefect state may not be up to date yet
+                out: ShardOutput = future.result()
+            except Exception as exc:  # noqa: BLE001 - a failed shard must not stop the others
+                cause = one_line(exc)
+                store.mark_shard(run_id, p["lang"], p["index"], len(p["sentence_ids"]), "failed", cause)
+                on_failed(p, cause)
+                continue
+            persist_shard(store, run_id, out)
+            on_done(p, {"lang": p["lang"], "shard": p["index"], "status": "done", "sentences": len(out.rows),
+                        "hits": out.hits, "misses": out.misses, "worker": out.worker}, False)
+
+
+def _summary(store: Store, run_id: str, p: dict, status: str) -> dict:
+    row = store.query("SELECT n_sentences, cache_hits, cache_misses FROM shards WHERE run_id = ? AND lang = ? AND "
+                      "shard_index = ?", [run_id, p["lang"], p["index"]])[0]
+    return {"lang": p["lang"], "shard": p["index"], "status": status, "sentences": row[0],
+            "hits": (row[1] or 0) + (row[2] or 0), "misses": 0}
+
+
+def _resources(request: EvalRequest):
+    if not request.dask_gpus_per_shard:
+        return contextlib.nullcontext()
+    import dask
+
+    return dask.annotate(resources={"GPU": request.dask_gpus_per_shard})
