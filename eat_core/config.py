@@ -240,6 +240,10 @@ class EvalRequest(_Strict):
     dask_workers: int | None = Field(None, ge=1)
     dask_threads_per_worker: int = Field(1, ge=1)
     dask_gpus_per_shard: int = Field(0, ge=0)  # Dask worker resources: shards go to workers started with GPU=n
+    # a Prefect tag on shard tasks for a concurrency limit across flow runs (`prefect concurrency-limit create llm 1`
+    # keeps one shard at a time on a GPU shared by several runs); off by default: each tagged task asks the API for
+    # a slot, about 0.2 s a shard on a busy 2-core machine, and one run already runs local-model shards in order
+    concurrency_tag: str | None = None
 
     def resolve(self) -> RunConfig:
         return get_profile(self.profile).with_overrides(**{

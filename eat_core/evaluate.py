@@ -312,8 +312,7 @@ def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
             f"{result.skipped_shards} already done, {len(todo)} to compute")
         for note in input_notes(cfg):
             say(note)
-        for lang, index in sorted(finished):
-            store.mark_shard_reused(run_id, lang, index)
+        store.mark_shards_reused(run_id, sorted(finished))
         tracker = ProgressTracker(sum(n for _, _, n in todo))
         for k, (lang, index, _) in enumerate(todo, start=1):
             try:
@@ -390,20 +389,21 @@ def finish_run(store: Store, run_id: str, cfg: RunConfig, failed: bool, reason: 
                reused: Sequence[tuple[str, int]] = ()) -> dict[str, dict[str, float]]:
     """Score every language whose shards changed since its metrics were written; mark the run done or failed
     (with ``reason``). ``reused``: shards served from a cache this time (their calls count as cache hits)."""
-    for lang, index in reused:
-        store.mark_shard_reused(run_id, lang, index)
+    store.mark_shards_reused(run_id, list(reused))
     stale = set(store.query(
         "SELECT s.lang FROM shards s LEFT JOIN (SELECT lang, min(created_at) AS scored FROM metrics "
         "WHERE run_id = ? GROUP BY lang) m USING (lang) WHERE s.run_id = ? "
         "GROUP BY s.lang, m.scored HAVING m.scored IS NULL OR max(s.updated_at) >= m.scored", [run_id, run_id]))
     stale_langs = {lang for (lang,) in stale}
+    stored: dict[str, dict[str, float]] = {}
+    for lang, metric, value in store.query("SELECT lang, metric, value FROM metrics WHERE run_id = ?", [run_id]):
+        stored.setdefault(lang, {})[metric] = value
     scores = {}
     for lang in dict.fromkeys(cfg.data.languages):
         if lang in stale_langs:
             scores[lang] = score_run(store, run_id, lang, cfg.token_f1_protocol)
         else:
-            rows = store.query("SELECT metric, value FROM metrics WHERE run_id = ? AND lang = ?", [run_id, lang])
-            scores[lang] = dict(rows)
+            scores[lang] = stored.get(lang, {})
     one = "; ".join(line.strip() for line in (reason or "shards failed").splitlines())
     store.finish_run(run_id, "failed" if failed else "done", one if failed else None)
     return scores

@@ -61,7 +61,7 @@ def _evaluate(request: EvalRequest, cfg, run_id: str, retries: int, retry_delay_
     plan = plan_shards_task(cfg, request.db, run_id)
     languages = list(dict.fromkeys(cfg.data.languages))
     logger.info("run %s: %d shards in %d language(s): %s", run_id, len(plan), len(languages), ", ".join(languages))
-    shard = shard_task(request.db, retries, retry_delay_s)
+    shard = shard_task(request.db, retries, retry_delay_s, request.concurrency_tag)
     tracker = ProgressTracker(sum(len(p["sentence_ids"]) for p in plan))
     failed: list[tuple[str, int, str]] = []
     reused: list[tuple[str, int]] = []

@@ -23,7 +23,7 @@ from eat_core.store import Store
 from tasks.evaluation import retry_unless_permanent
 
 
-@task(name="compute_shard", tags=["llm"], cache_policy=NO_CACHE, persist_result=False,
+@task(name="compute_shard", cache_policy=NO_CACHE, persist_result=False,
       task_run_name="{lang}-shard-{index}")
 def compute_shard_task(cfg: RunConfig, lang: str, index: int, calls: dict) -> ShardOutput:
     """Translate, tag and align one shard on whatever worker Dask picked; no DuckDB here."""
@@ -53,7 +53,8 @@ def run_on_dask(request: EvalRequest, cfg: RunConfig, run_id: str, plan: list[di
     done = {(lang, index) for lang, index in store.query(
         "SELECT lang, shard_index FROM shards WHERE run_id = ? AND status = 'done'", [run_id])}
     compute = compute_shard_task.with_options(retries=retries, retry_delay_seconds=retry_delay_s,
-                                              retry_condition_fn=retry_unless_permanent)
+                                              retry_condition_fn=retry_unless_permanent,
+                                              tags={request.concurrency_tag} if request.concurrency_tag else set())
     todo = []
     for p in plan:
         if (p["lang"], p["index"]) in done:

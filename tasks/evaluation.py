@@ -40,16 +40,17 @@ def retry_unless_permanent(task, task_run, state) -> bool:
     return not isinstance(exc, BaseException) or is_retryable(exc)
 
 
-def shard_task(db: str, retries: int, retry_delay_s: float):
+def shard_task(db: str, retries: int, retry_delay_s: float, tag: str | None = None):
     """The shard task, configured per run: retries (not for permanent errors), and the cache records kept in the
     run's DuckDB file."""
     return run_shard_task.with_options(
         retries=retries, retry_delay_seconds=retry_delay_s, retry_condition_fn=retry_unless_permanent,
         cache_policy=ShardCachePolicy(workspace=Store(db).workspace_id()).configure(key_storage=key_storage_for(db)),
+        tags={tag} if tag else set(),
     )
 
 
-@task(name="run_shard", tags=["llm"], persist_result=True, task_run_name="{lang}-shard-{index}")
+@task(name="run_shard", persist_result=True, task_run_name="{lang}-shard-{index}")
 def run_shard_task(cfg: RunConfig, db: str, run_id: str, lang: str, index: int, sentence_ids: list[str]) -> dict:
     """Translate, tag and align one shard; DuckDB holds its predictions, this returns a small summary.
 

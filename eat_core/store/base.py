@@ -1,0 +1,224 @@
+"""Connections to the workspace file: brief transactions, lock retries, migrations, the version check.
+
+DuckDB allows one read-write process per file, and even a read-only reader fails while a writer holds it. So every
+operation opens a *brief* connection, does its work in one transaction, and closes: a user can query the file
+between writes, and a writer that finds the file busy retries with backoff before giving a clear error. All SQL is
+parameterised; nothing user-supplied is formatted into a statement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from eat_core.errors import StoreError
+from eat_core.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+
+
+class StoreBase:
+    """One DuckDB file per workspace. Cheap to construct; connections are opened per operation."""
+
+    def __init__(self, path: str | Path, *, lock_timeout_s: float = 60.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+        self._migrated = False
+
+    # -- connections -----------------------------------------------------------------------------------------
+
+    def _open(self, read_only: bool):
+        import duckdb
+
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.exists():
+            raise StoreError(f"{self.path}: no such DuckDB file (run an evaluation first, or check --db)")
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                message = str(exc)
+                if any(marker in message for marker in _LOCK_MARKERS):
+                    if time.monotonic() >= deadline:
+                        raise StoreError(
+                            f"{self.path} is in use by another process and stayed locked for "
+                            f"{self.lock_timeout_s:.0f} s ({message.split(':', 1)[-1].strip()}); "
+                            "wait for it to finish or raise the lock timeout"
+                        ) from None
+                    time.sleep(delay + random.uniform(0, delay))
+                    delay = min(delay * 2, 1.0)
+                    continue
+                if "not a valid DuckDB database file" in message or "Corrupt" in message:
+                    raise StoreError(f"{self.path} is not a valid DuckDB file (corrupt or another format)") from None
+                raise StoreError(f"{self.path}: cannot open: {message}") from None
+            except duckdb.Error as exc:
+                raise StoreError(f"{self.path}: cannot open: {exc}") from None
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[Any]:
+        """A brief connection; writes run in one transaction that is rolled back on any error.
+
+        Threads of one process (Prefect's thread-pool task runner) take turns on a per-file lock, so their write
+        transactions never conflict; other processes are kept apart by DuckDB's file lock (see ``_open``).
+        """
+        if not read_only and not self._migrated:
+            if str(self.path.resolve()) in _MIGRATED and self.path.exists():
+                self._migrated = True  # the version is still checked on the connection below
+            else:
+                self.migrate()
+        with _thread_lock(self.path), self._connect(read_only) as con:
+            yield con
+
+    @contextmanager
+    def _connect(self, read_only: bool) -> Iterator[Any]:
+        con = self._open(read_only)
+        try:
+            if read_only:
+                self._check_version(con)
+                yield con
+            else:
+                self._check_version(con)
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+        finally:
+            con.close()
+
+    # -- schema ----------------------------------------------------------------------------------------------
+
+    def schema_version(self, con) -> int:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", ["eat_meta"]
+        ).fetchone()[0]
+        if not exists:
+            return 0
+        row = con.execute("SELECT value FROM eat_meta WHERE key = ?", ["schema_version"]).fetchone()
+        return int(row[0]) if row else 0
+
+    def _check_version(self, con) -> int:
+        version = self.schema_version(con)
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this eat-ner understands ({SCHEMA_VERSION}); "
+                "upgrade eat-ner or use another --db"
+            )
+        return version
+
+    def migrate(self) -> int:
+        """Bring the file to ``SCHEMA_VERSION``; each migration commits atomically with its version bump.
+
+        Checked once per file per process (a file that disappears is checked again when it comes back).
+        """
+        key = str(self.path.resolve())
+        if key in _MIGRATED and self.path.exists():
+            with _thread_lock(self.path), self._connect(read_only=True) as con:
+                self._check_version(con)
+            self._migrated = True
+            return SCHEMA_VERSION
+        with _thread_lock(self.path):
+            version = self._migrate()
+        _MIGRATED.add(key)
+        return version
+
+    def _migrate(self) -> int:
+        con = self._open(read_only=False)
+        try:
+            version = self._check_version(con)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute("CREATE TABLE IF NOT EXISTS eat_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+                    for statement in MIGRATIONS[target]:
+                        con.execute(statement)
+                    con.execute("INSERT OR REPLACE INTO eat_meta VALUES (?, ?)", ["schema_version", str(target)])
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+            self._migrated = True
+            return SCHEMA_VERSION
+        finally:
+            con.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Read-only query for reports; ``sql`` is ours, values travel as parameters."""
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, list(params)).fetchall()
+
+    def workspace_id(self) -> str:
+        """A random id minted once per workspace file: cache records kept outside the file carry it in their keys,
+        so a deleted or replaced file never meets the records of its predecessor."""
+        with self.connect() as con:
+            row = con.execute("SELECT value FROM eat_meta WHERE key = 'workspace_id'").fetchone()
+            if row:
+                return row[0]
+            import uuid
+
+            value = uuid.uuid4().hex
+            con.execute("INSERT INTO eat_meta VALUES ('workspace_id', ?)", [value])
+            return value
+
+
+_MIGRATED: set[str] = set()
+_THREAD_LOCKS: dict[str, threading.RLock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(path: Path) -> threading.RLock:
+    key = str(path.resolve())
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(key, threading.RLock())
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=_default)
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def default_db_path() -> Path:
+    """``$EAT_DB`` or ``./eat.duckdb``: never inside the installed package."""
+    return Path(os.environ.get("EAT_DB", "eat.duckdb"))
+
+
+def put_blob(store: StoreBase, path: str, content: bytes) -> None:
+    """Key-value blobs (Prefect cache records) in the same workspace file (table ``prefect_cache``)."""
+    with store.connect() as con:
+        con.execute("INSERT OR REPLACE INTO prefect_cache (path, content) VALUES (?, ?)", [path, content])
+
+
+def get_blob(store: StoreBase, path: str) -> bytes | None:
+    if not store.path.exists():
+        return None
+    if str(store.path.resolve()) not in _MIGRATED:
+        store.migrate()  # an older file may lack the table; the read-only connection checks the version anyway
+    with store.connect(read_only=True) as con:
+        row = con.execute("SELECT content FROM prefect_cache WHERE path = ?", [path]).fetchone()
+    return bytes(row[0]) if row else None

@@ -1,0 +1,93 @@
+"""Silver training sets and students (``eat silver``, ``eat distill``; ``eat_core/distill``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from eat_core.store.base import _json
+
+
+class SilverStore:
+    """Mixin of :class:`~eat_core.store.Store`; needs ``connect``, ``query``, ``migrate`` and ``path``."""
+
+    def write_silver_set(self, silver_id: str, meta: dict, rows: Sequence[dict]) -> None:
+        """A silver set's sentences and its ``done`` row in one transaction (a crash leaves neither or both).
+
+        ``meta``: route, lang, teacher_run, signature, config, kept, dropped, reasons, export_dir. ``rows``: dicts
+        with sentence_id, shard_index, position, part, tokens, tags, kept, reason, source, details.
+        """
+        with self.connect() as con:
+            con.execute("DELETE FROM silver_sentences WHERE silver_id = ?", [silver_id])
+            self._insert_silver_rows(con, silver_id, rows)
+            con.execute(
+                "INSERT INTO silver_sets (silver_id, route, lang, teacher_run, signature, config, status, kept, "
+                "dropped, reasons, export_dir, finished_at) VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, now()) "
+                "ON CONFLICT (silver_id) DO UPDATE SET status = 'done', signature = excluded.signature, "
+                "config = excluded.config, kept = excluded.kept, dropped = excluded.dropped, "
+                "reasons = excluded.reasons, export_dir = excluded.export_dir, finished_at = now()",
+                [silver_id, meta["route"], meta["lang"], meta["teacher_run"], meta["signature"],
+                 _json(meta["config"]), meta["kept"], meta["dropped"], _json(meta["reasons"]), meta["export_dir"]])
+
+    @staticmethod
+    def _insert_silver_rows(con, silver_id: str, rows: Sequence[dict]) -> None:
+        con.executemany(
+            "INSERT INTO silver_sentences (silver_id, sentence_id, shard_index, position, part, tokens, tags, kept, "
+            "reason, source, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[silver_id, r["sentence_id"], r["shard_index"], r["position"], r["part"], _json(r["tokens"]),
+              _json(r["tags"]), r["kept"], r["reason"], r["source"], _json(r["details"])] for r in rows])
+
+    def start_silver_set(self, silver_id: str, meta: dict) -> None:
+        """Register a set built shard by shard (the projection route) as ``building``; a finished one is kept."""
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO silver_sets (silver_id, route, lang, teacher_run, signature, config, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'building') ON CONFLICT (silver_id) DO NOTHING",
+                [silver_id, meta["route"], meta["lang"], meta["teacher_run"], meta["signature"],
+                 _json(meta["config"])])
+
+    def write_silver_shard(self, silver_id: str, shard_index: int, rows: Sequence[dict]) -> None:
+        """One shard's sentences and its ``done`` status in one transaction."""
+        with self.connect() as con:
+            con.execute("DELETE FROM silver_sentences WHERE silver_id = ? AND shard_index = ?",
+                        [silver_id, shard_index])
+            self._insert_silver_rows(con, silver_id, rows)
+            con.execute(
+                "INSERT INTO silver_shards (silver_id, shard_index, n_sentences, status) VALUES (?, ?, ?, 'done') "
+                "ON CONFLICT (silver_id, shard_index) DO UPDATE SET status = 'done', "
+                "n_sentences = excluded.n_sentences, updated_at = now()",
+                [silver_id, shard_index, len(rows)])
+
+    def silver_shards_done(self, silver_id: str) -> set[int]:
+        if not self.path.exists():
+            return set()
+        self.migrate()
+        return {r[0] for r in self.query("SELECT shard_index FROM silver_shards WHERE silver_id = ? AND "
+                                         "status = 'done'", [silver_id])}
+
+    def get_silver_set(self, silver_id: str) -> dict | None:
+        """The ``silver_sets`` row of ``silver_id`` as a dict (config and reasons parsed), or None."""
+        if not self.path.exists():
+            return None
+        self.migrate()
+        rows = self.query("SELECT silver_id, route, lang, teacher_run, signature, config, status, kept, dropped, "
+                          "reasons, export_dir FROM silver_sets WHERE silver_id = ?", [silver_id])
+        if not rows:
+            return None
+        keys = ("silver_id", "route", "lang", "teacher_run", "signature", "config", "status", "kept", "dropped",
+                "reasons", "export_dir")
+        row = dict(zip(keys, rows[0], strict=True))
+        for k in ("config", "reasons"):
+            row[k] = json.loads(row[k]) if row[k] else None
+        return row
+
+    def put_student(self, student_key: str, *, silver_id: str, route: str, lang: str, round: int, model_dir: str,
+                    eval_run: str | None, manifest: dict | None) -> None:
+        """A student trained on a silver set, and the evaluation run that scored it (``eval_run``)."""
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO students (student_key, silver_id, route, lang, round, model_dir, eval_run, manifest) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (student_key) DO UPDATE SET "
+                "model_dir = excluded.model_dir, eval_run = coalesce(excluded.eval_run, students.eval_run), "
+                "manifest = coalesce(excluded.manifest, students.manifest), updated_at = now()",
+                [student_key, silver_id, route, lang, round, model_dir, eval_run, _json(manifest)])
