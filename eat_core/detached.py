@@ -99,8 +99,9 @@ def calls_for(store: Store, lang: str, content: str) -> dict[str, CachedCall]:
 
 
 def persist_shard(store: Store, run_id: str, out: ShardOutput) -> None:
-    """The single writer's half: new calls first (idempotent), then predictions and status in one transaction."""
-    store.put_cached_calls(out.new_calls)
-    store.put_shard_calls(out.lang, out.content, out.used_keys)
-    store.write_shard_result(run_id, out.lang, out.index, out.rows, out.hits, out.misses, out.seconds,
-                             out.prompt_tokens, out.completion_tokens, out.worker)
+    """The single writer's half: new calls, the shard's call list, predictions and status in one transaction."""
+    with store.transaction():
+        store.put_cached_calls(out.new_calls)
+        store.put_shard_calls(out.lang, out.content, out.used_keys)
+        store.write_shard_result(run_id, out.lang, out.index, out.rows, out.hits, out.misses, out.seconds,
+                                 out.prompt_tokens, out.completion_tokens, out.worker)

@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
 from eat_core.config import EvalRequest, RunConfig
-from eat_core.detached import ShardOutput, calls_for, compute_shard, persist_shard, shard_content
+from eat_core.detached import ShardOutput, compute_shard, persist_shard, shard_content
 from eat_core.errors import one_line
 from eat_core.store import Store
 from tasks.evaluation import retry_unless_permanent
@@ -25,8 +25,15 @@ from tasks.evaluation import retry_unless_permanent
 
 @task(name="compute_shard", cache_policy=NO_CACHE, persist_result=False,
       task_run_name="{lang}-shard-{index}")
-def compute_shard_task(cfg: RunConfig, lang: str, index: int, calls: dict) -> ShardOutput:
-    """Translate, tag and align one shard on whatever worker Dask picked; no DuckDB here."""
+def compute_shard_task(cfg: RunConfig, lang: str, index: int, calls: dict, torch_threads: int = 0) -> ShardOutput:
+    """Translate, tag and align one shard on whatever worker Dask picked; no DuckDB here.
+
+    ``torch_threads``: intra-op threads of a local model in this worker (its Dask threads), so several workers on
+    one machine do not each spread over every core (0: leave torch's default)."""
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(torch_threads)
     logging.getLogger("eat").info("computing %s shard %s", lang, index)
     return compute_shard(cfg, lang, index, calls)
 
@@ -62,14 +69,18 @@ def run_on_dask(request: EvalRequest, cfg: RunConfig, run_id: str, plan: list[di
             on_done(p, _summary(store, run_id, p, "skipped"), True)
         else:
             todo.append(p)
+    keys = [(p["lang"], shard_content(cfg, p["lang"], p["index"])) for p in todo]
+    shipped = store.get_shard_calls_many(keys) if store.path.exists() else {}  # one query for every shard
+    with store.transaction():  # one commit for every shard's "running" mark
+        for p in todo:
+            store.mark_shard(run_id, p["lang"], p["index"], len(p["sentence_ids"]), "running", attempt=True)
     with dask_runner(request) as runner:
         futures = {}
-        for p in todo:
-            content = shard_content(cfg, p["lang"], p["index"])
-            store.mark_shard(run_id, p["lang"], p["index"], len(p["sentence_ids"]), "running", attempt=True)
+        for p, key in zip(todo, keys, strict=True):
             with _resources(request):
-                future = runner.submit(compute, parameters={"cfg": cfg, "lang": p["lang"], "index": p["index"],
-                                                            "calls": calls_for(store, p["lang"], content)})
+                future = runner.submit(compute, parameters={
+                    "cfg": cfg, "lang": p["lang"], "index": p["index"], "calls": shipped.get(key, {}),
+                    "torch_threads": 0 if request.dask_address else request.dask_threads_per_worker})
             futures[future] = p
         for future in as_completed(list(futures)):
             p = futures[future]

@@ -31,6 +31,7 @@ class StoreBase:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
         self._migrated = False
+        self._tx = threading.local()
 
     # -- connections -----------------------------------------------------------------------------------------
 
@@ -71,6 +72,12 @@ class StoreBase:
         Threads of one process (Prefect's thread-pool task runner) take turns on a per-file lock, so their write
         transactions never conflict; other processes are kept apart by DuckDB's file lock (see ``_open``).
         """
+        open_tx = getattr(self._tx, "con", None)
+        if open_tx is not None:
+            if read_only:
+                raise StoreError("a read inside transaction(): read before it, or use its connection")
+            yield open_tx  # part of the enclosing transaction(): one open, one commit
+            return
         if not read_only and not self._migrated:
             if str(self.path.resolve()) in _MIGRATED and self.path.exists():
                 self._migrated = True  # the version is still checked on the connection below
@@ -78,6 +85,20 @@ class StoreBase:
                 self.migrate()
         with _thread_lock(self.path), self._connect(read_only) as con:
             yield con
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """Several writes of this thread in one connection and one transaction: all or nothing, and one open and
+        commit (about 60 ms each on our machines) instead of one per write. Reads are refused inside it."""
+        if getattr(self._tx, "con", None) is not None:
+            yield self._tx.con
+            return
+        with self.connect() as con:
+            self._tx.con = con
+            try:
+                yield con
+            finally:
+                self._tx.con = None
 
     @contextmanager
     def _connect(self, read_only: bool) -> Iterator[Any]:

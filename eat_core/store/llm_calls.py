@@ -63,6 +63,23 @@ class LLMCallsStore:
             con.executemany("INSERT OR IGNORE INTO shard_calls (lang, content, key) VALUES (?, ?, ?)",
                             [[lang, content, k] for k in keys])
 
+    def get_shard_calls_many(self, shards: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """:meth:`get_shard_calls` for many (lang, content) pairs in one query."""
+        if not shards or not self.path.exists():
+            return {}
+        if str(self.path.resolve()) not in _MIGRATED:
+            self.migrate()
+        langs, contents = [list(x) for x in zip(*shards, strict=True)]
+        rows = self.query(
+            "SELECT s.lang, s.content, c.key, c.output, c.prompt_tokens, c.completion_tokens, c.latency_s, "
+            "c.truncated FROM shard_calls s JOIN llm_cache c ON c.key = s.key JOIN (SELECT unnest(?::VARCHAR[]) AS "
+            "lang, unnest(?::VARCHAR[]) AS content) w ON w.lang = s.lang AND w.content = s.content",
+            [langs, contents])
+        out: dict[tuple[str, str], dict] = {pair: {} for pair in shards}
+        for lang, content, *call in rows:
+            out[(lang, content)][call[0]] = CachedCall(*call)
+        return out
+
     def get_shard_calls(self, lang: str, content: str) -> dict[str, CachedCall]:
         if str(self.path.resolve()) not in _MIGRATED:
             self.migrate()
