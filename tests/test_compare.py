@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, needs_full_data
 
 from eat_core.compare import PUBLISHED, artifact_key, compare_runs
 from eat_core.config import get_profile
@@ -97,8 +97,7 @@ def test_published_rows_are_labelled_and_hold_only_the_paper_protocol(workspace)
     assert gpt4["ru"] is None and gpt4["avg"] is None  # Table 7 has no ru: no average over a partial row
 
 
-@pytest.mark.skipif(not (PAPERS / "eat-entity-aligned-translation-2509.01147.txt").is_file(),
-                    reason="the EAT paper's text is not beside the checkout")
+@needs_full_data("compares the published rows with the EAT paper's text in ../shared/papers")
 def test_published_numbers_equal_the_papers_tables():
     text = (PAPERS / "eat-entity-aligned-translation-2509.01147.txt").read_text(encoding="utf-8")
     table4 = ("ar", "hi", "hy", "ja", "ka", "ko", "ru", "zh")
