@@ -210,7 +210,21 @@ def load_config_file(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-class EvalRequest(_Strict):
+class ModelOverrides(_Strict):
+    """The LLM and extractor options every request shares (`eat run`, `eat tag`, `eat silver`/`distill`): one
+    definition, so their names, types and ranges cannot drift apart. ``None`` keeps the profile's value."""
+
+    llm_backend: str | None = None
+    llm: str | None = None
+    base_url: str | None = None
+    extractor: str | None = None
+    extractor_model: str | None = None
+    rounds: Literal[1, 3, 5] | None = None
+    shard_size: int | None = Field(None, ge=1)
+    crop_matcher: Literal["crop", "eat"] | None = None
+
+
+class EvalRequest(ModelOverrides):
     """What a user asks for: a profile plus overrides. ``eat run`` and the ``full_eval`` flow both take this, so
     Prefect validates deployment parameters with the same model the CLI uses."""
 
@@ -221,19 +235,11 @@ class EvalRequest(_Strict):
     split: Literal["train", "dev", "test"] | None = None
     limit: int | None = Field(None, ge=1)
     repair_tags: bool | None = None  # None: the profile's (repair); False: strict, orphan I- tags are refused
-    llm_backend: str | None = None
-    llm: str | None = None
-    base_url: str | None = None
     adapter: str | None = None
-    extractor: str | None = None
-    extractor_model: str | None = None
-    rounds: Literal[1, 3, 5] | None = None
-    shard_size: int | None = Field(None, ge=1)
     run_id: str | None = None
     overlong: Literal["error", "truncate"] | None = None
     method: str | None = None
     demonstrations: int | None = Field(None, ge=0)
-    crop_matcher: Literal["crop", "eat"] | None = None
     # where shards run (not part of the run id: the same run may move between machines). None: in the flow process;
     # dask_workers N: a local Dask cluster of N worker processes; dask_address: an existing `dask scheduler`
     dask_address: str | None = None

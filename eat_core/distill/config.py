@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from eat_core.config import ModelOverrides
 from eat_core.languages import LANGUAGE_NAMES
 
 ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
@@ -36,11 +37,7 @@ PRESETS: dict[str, dict[str, object]] = {
 PRESETS["paper-ft"] = PRESETS["paper"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DistillRequest(_Strict):
+class DistillRequest(ModelOverrides):
     """One silver set (``eat silver``) or one student (``eat distill``) for one target language.
 
     Example: ``DistillRequest(route="crop", lang="zh", profile="smoke", out="distill/")``.
@@ -56,15 +53,7 @@ class DistillRequest(_Strict):
     split: Literal["train", "dev", "test"] | None = None
     eval_split: Literal["train", "dev", "test"] | None = None
     limit: int | None = Field(None, ge=1)
-    # the teacher's (or the projection's) LLM and extractor, as `eat run` sets them
-    llm_backend: str | None = None
-    llm: str | None = None
-    base_url: str | None = None
-    extractor: str | None = None
-    extractor_model: str | None = None
-    rounds: Literal[1, 3, 5] | None = None
-    shard_size: int | None = Field(None, ge=1)
-    crop_matcher: Literal["crop", "eat"] | None = None
+    # the teacher's (or the projection's) LLM and extractor come from ModelOverrides, as for `eat run`
     # filters (None: the route's default)
     max_words: int = Field(CROP_MAX_WORDS, ge=1)
     max_entities: int | None = Field(None, ge=1)

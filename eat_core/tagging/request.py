@@ -12,16 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from eat_core.config import EvalRequest, RunConfig
+from eat_core.config import EvalRequest, ModelOverrides, RunConfig
 from eat_core.errors import ConfigError
 
 TAG_OPTIONS = {"input": "INPUT", "out": "--out", "lang": "--lang", "format": "--format"}
 
 
-class TagRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class TagRequest(ModelOverrides):
 
     input: str
     lang: str
@@ -30,17 +29,9 @@ class TagRequest(BaseModel):
     profile: str = "smoke"
     db: str = "eat.duckdb"
     method: str | None = None
-    llm_backend: str | None = None
-    llm: str | None = None
-    base_url: str | None = None
     adapter: str | None = None
-    extractor: str | None = None
-    extractor_model: str | None = None
-    rounds: Literal[1, 3, 5] | None = None
-    shard_size: int | None = Field(None, ge=1)
     overlong: Literal["error", "truncate"] | None = None
     demonstrations: int | None = Field(None, ge=0)
-    crop_matcher: Literal["crop", "eat"] | None = None
 
     def eval_request(self) -> EvalRequest:
         """The evaluation request with the same model settings (its data section is unused by tagging)."""
