@@ -155,6 +155,14 @@ PROFILES["paper-ft"] = PROFILES["paper"].with_overrides(profile="paper-ft", **{"
                                                                                 "method.name": "eat-ft"})
 
 
+METHOD_PRESETS: dict[tuple[str, str], dict[str, object]] = {
+    ("smoke", "model-transfer"): {"extractor.name": "token-classification", "extractor.model": "tiny:bert-tc"},
+}
+"""(profile, method) -> fields that method needs on that profile, applied before the user's overrides. The smoke
+profile's tiny token classifier is built locally and cached, so model-transfer runs there with no training step;
+the paper profile has none (train one with ``eat train-extractor --kind token-classification``)."""
+
+
 def get_profile(name: str) -> RunConfig:
     try:
         return PROFILES[name]
@@ -164,6 +172,13 @@ def get_profile(name: str) -> RunConfig:
         close = difflib.get_close_matches(name, PROFILES, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"unknown profile {name!r}; available: {', '.join(PROFILES)}{hint}") from None
+
+
+def profile_for_method(name: str, method: str | None) -> RunConfig:
+    """The profile ``name`` with the preset of ``method`` (default: the profile's own) applied, if it has one."""
+    base = get_profile(name)
+    preset = METHOD_PRESETS.get((name, method or base.method.name))
+    return base.with_overrides(**preset) if preset else base
 
 
 def resolve_model_path(model: str) -> str:
@@ -197,7 +212,8 @@ def load_config_file(path: str | Path) -> RunConfig:
         data = yaml.safe_load(text)
     else:
         data = json.loads(text)
-    base = get_profile(data.pop("profile")) if "profile" in data else RunConfig()
+    method = data["method"].get("name") if isinstance(data.get("method"), dict) else None
+    base = profile_for_method(data.pop("profile"), method) if "profile" in data else RunConfig()
     merged = base.model_dump()
     for section, values in data.items():
         if isinstance(values, dict) and isinstance(merged.get(section), dict):
@@ -252,7 +268,7 @@ class EvalRequest(ModelOverrides):
     concurrency_tag: str | None = None
 
     def resolve(self) -> RunConfig:
-        return get_profile(self.profile).with_overrides(**{
+        return profile_for_method(self.profile, self.method).with_overrides(**{
             "data.languages": tuple(self.languages) if self.languages else None,
             "data.source": "local" if self.data_dir else None,
             "data.data_dir": self.data_dir,

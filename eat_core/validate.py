@@ -195,7 +195,8 @@ def validate_config(cfg: RunConfig) -> None:
     if cfg.method.name == "model-transfer":
         if cfg.extractor.name != "token-classification":
             raise ConfigError("--extractor: method 'model-transfer' tags target tokens with a token classifier; "
-                              "use --extractor token-classification --extractor-model DIR")
+                              "use --extractor token-classification --extractor-model DIR (from `eat "
+                              "train-extractor --kind token-classification`; the smoke profile uses tiny:bert-tc)")
         check_model("--extractor-model", cfg.extractor.model)
     if method.needs_llm:
         _validate_llm(cfg)

@@ -98,3 +98,22 @@ def tiny_token_classifier(tiny_root) -> Path:
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Builds of ``tiny:*`` models go to a per-session temp dir, never the user's cache."""
     monkeypatch.setenv("EAT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "eat-cache"))
+
+
+@pytest.fixture(scope="module")
+def prefect_harness(tmp_path_factory):
+    """A temporary Prefect server per test module that asks for it (the flow path of `eat run`), with its home and
+    result storage in a temp dir."""
+    from prefect.settings import (
+        PREFECT_HOME,
+        PREFECT_RESULTS_LOCAL_STORAGE_PATH,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        temporary_settings,
+    )
+    from prefect.testing.utilities import prefect_test_harness
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    with temporary_settings({PREFECT_HOME: home, PREFECT_RESULTS_LOCAL_STORAGE_PATH: home / "results",
+                             PREFECT_SERVER_ANALYTICS_ENABLED: False}), \
+            prefect_test_harness(server_startup_timeout=120):
+        yield

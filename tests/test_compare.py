@@ -267,24 +267,6 @@ def test_artifact_keys_are_lowercase_letters_digits_and_dashes():
     assert artifact_key("smoke-1a2b3c", "table") == "eat-results-smoke-1a2b3c-table"
 
 
-@pytest.fixture(scope="module")
-def prefect_harness(tmp_path_factory):
-    """A temporary Prefect server for this module, with its home and result storage in a temp dir."""
-    from prefect.settings import (
-        PREFECT_HOME,
-        PREFECT_RESULTS_LOCAL_STORAGE_PATH,
-        PREFECT_SERVER_ANALYTICS_ENABLED,
-        temporary_settings,
-    )
-    from prefect.testing.utilities import prefect_test_harness
-
-    home = tmp_path_factory.mktemp("prefect-home")
-    with temporary_settings({PREFECT_HOME: home, PREFECT_RESULTS_LOCAL_STORAGE_PATH: home / "results",
-                             PREFECT_SERVER_ANALYTICS_ENABLED: False}), \
-            prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 @pytest.mark.slow
 def test_full_eval_publishes_results_as_artifacts_on_its_flow_run(prefect_harness, tmp_path):
     from prefect.client.orchestration import get_client

@@ -267,7 +267,7 @@ BAD = [
     ("ok.txt", b"ok\n", ["--format", "xml"], ["--format", "'jsonl'"]),
     ("ok.txt", b"ok\n", ["--out-name", "o.xml"], ["--out", ".jsonl"]),
     ("ok.txt", b"ok\n", ["--method", "crap"], ["--method", "did you mean 'crop'"]),
-    ("ok.txt", b"ok\n", ["--method", "model-transfer"], ["--extractor", "token-classification"]),
+    ("ok.txt", b"ok\n", ["--method", "model-transfer", "--extractor", "t5"], ["--extractor", "token-classification"]),
     ("ok.txt", b"ok\n", ["--profile", "papr"], ["--profile", "paper"]),
     ("missing.txt", None, [], ["INPUT", "missing.txt", "no such file"]),
 ]
