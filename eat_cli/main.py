@@ -557,6 +557,7 @@ def _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, l
 
 
 def _teacher_failed(exc) -> None:
+    """A teacher's or student's evaluation run with failed shards: one line, exit 1 (the same command resumes)."""
     _error(" ".join(str(exc).split()))
     raise typer.Exit(1)
 
@@ -637,7 +638,7 @@ def distill(
     direct: bool = typer.Option(False, "--direct", help="run the plain eat_core steps instead of the Prefect flow"),
 ) -> None:
     """Distil a fast student: teacher -> silver set -> student -> evaluation run; each step resumable."""
-    from eat_core.distill.pipeline import TeacherFailed, coerce_distill, plan_distill
+    from eat_core.distill.pipeline import StudentFailed, TeacherFailed, coerce_distill, plan_distill
     from eat_core.report import results_table
 
     fields = _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
@@ -653,7 +654,7 @@ def distill(
 
         try:
             result = run_distill(request, progress=say)
-        except TeacherFailed as exc:
+        except (TeacherFailed, StudentFailed) as exc:
             _teacher_failed(exc)
         outcome = {"silver": [s.as_dict() for s in result.silver], "evaluations": result.evaluations,
                    "students": [s["model_dir"] for s in result.students]}
@@ -669,7 +670,8 @@ def distill(
                 raised = exc
             message = str(raised) if isinstance(raised, EatError) else (state.message or state.name)
             _error(" ".join(message.split()))
-            raise typer.Exit(1 if isinstance(raised, TeacherFailed) or not isinstance(raised, EatError) else 2)
+            raise typer.Exit(1 if isinstance(raised, TeacherFailed | StudentFailed) or not isinstance(raised, EatError)
+                             else 2)
         outcome = state.result()
     from eat_core.distill.silver import SilverSummary
 

@@ -35,7 +35,16 @@ class ConfigError(EatError):
 
 
 class StoreError(EatError):
-    """The DuckDB store is locked, corrupt or of a newer schema."""
+    """The DuckDB store is missing, corrupt, of a newer schema or cannot be opened: the same attempt fails again, so
+    Prefect's retry policy gives up at once (a locked file is :class:`StoreLocked`)."""
+
+    retryable = False
+
+
+class StoreLocked(StoreError):
+    """Another process held the DuckDB file past the lock timeout; a later attempt may find it free."""
+
+    retryable = True
 
 
 class BackendError(EatError):

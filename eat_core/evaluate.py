@@ -23,7 +23,7 @@ from eat_core.config import RunConfig
 from eat_core.data import load_split_with_report
 from eat_core.errors import ConfigError, is_retryable, one_line
 from eat_core.hashing import content_hash
-from eat_core.inputs import RunInputs, changes_between, collect_inputs, data_path, file_stamp
+from eat_core.inputs import LruCache, RunInputs, changes_between, collect_inputs, data_path, file_stamp
 from eat_core.languages import join_tokens
 from eat_core.metrics import score_language
 from eat_core.store import Store
@@ -225,7 +225,12 @@ def plan_shards(cfg: RunConfig) -> list[tuple[str, int, int]]:
             for i, shard in enumerate(shards_of(load_language(cfg, lang), cfg.shard_size))]
 
 
-_PIPELINES: dict[tuple[str, str], Pipeline] = {}
+PIPELINE_CACHE_SIZE = 2
+"""Loaded pipelines (an LLM and an extractor each) a process keeps. A run uses one; a second covers a worker that
+alternates between two runs (a teacher and its student). Beyond that a long-lived Prefect or Dask worker would
+hold every model it ever loaded, so the least recently used pipeline is dropped and its memory freed."""
+
+_PIPELINES: LruCache[Pipeline] = LruCache(PIPELINE_CACHE_SIZE)
 
 
 def pipeline_for(cfg: RunConfig, store: Store | None, progress: Progress | None = None) -> Pipeline:
@@ -234,9 +239,7 @@ def pipeline_for(cfg: RunConfig, store: Store | None, progress: Progress | None 
     key = (content_hash([cfg.method.model_dump(), cfg.llm.model_dump(), cfg.extractor.model_dump(),
                          cfg.engine.model_dump(), models]),
            str(store.path.resolve()) if store else "detached")  # weights rewritten in place load afresh
-    if key not in _PIPELINES:
-        _PIPELINES[key] = Pipeline(cfg, store, progress)
-    pipeline = _PIPELINES[key]
+    pipeline = _PIPELINES.get_or_create(key, lambda: Pipeline(cfg, store, progress))  # models load lazily
     pipeline.progress = progress or pipeline.progress
     return pipeline
 

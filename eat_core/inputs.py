@@ -10,13 +10,76 @@ actually evaluates. Within one process they are memoised on the files' (size, mt
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from eat_core.hashing import content_hash, directory_fingerprint
 
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_V = TypeVar("_V")
+
+
+class LruCache(Generic[_V]):
+    """A small thread-safe map that forgets its least recently used entry beyond ``maxsize``.
+
+    Process-wide caches of loaded models (and of fingerprints) live as long as a Prefect or Dask worker does: a
+    worker that sees many configurations would otherwise keep every model it ever loaded. An evicted entry is only
+    dropped, so its memory is freed once no running shard holds it any more.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> _V | None:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: Hashable, value: _V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            self._evict()
+
+    def get_or_create(self, key: Hashable, create: Callable[[], _V]) -> _V:
+        """The entry for ``key``, made by ``create()`` under the lock when absent (keep ``create`` cheap: lazy)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            value = create()
+            self._items[key] = value
+            self._evict()
+            return value
+
+    def _evict(self) -> None:
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+FINGERPRINT_MEMO_SIZE = 64
+"""Fingerprint memo entries kept per process: small values, but one per configuration and file state seen."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +106,7 @@ class RunInputs:
 
 
 _LABELS = {"prompts": "prompt templates", "llm": "LLM weights", "adapter": "adapter weights",
-           "extractor": "extractor weights"}
+           "extractor": "extractor weights", "demonstrations": "English demonstrations"}
 
 
 def describe_change(old: RunInput | None, new: RunInput | None) -> str:
@@ -105,6 +168,18 @@ def sentences_fingerprint(sentences) -> str:
                          for s in sentences])[:16]
 
 
+def uses_demonstrations(cfg) -> bool:
+    """Whether the method of ``cfg`` puts English demonstrations into its prompts (``direct`` with k > 0)."""
+    return cfg.method.name == "direct" and cfg.method.demonstrations > 0
+
+
+def demonstrations_fingerprint(cfg) -> str:
+    """The demonstrations text exactly as the prompts carry it: the examples used, not the whole file."""
+    from eat_core.methods.direct import english_examples, render_demonstrations
+
+    return content_hash(render_demonstrations(english_examples(cfg, cfg.method.demonstrations)))[:16]
+
+
 def data_path(cfg, lang: str) -> str:
     d = cfg.data
     if d.source == "hub":
@@ -127,8 +202,9 @@ def data_path(cfg, lang: str) -> str:
 def collect_inputs(cfg, load_sentences) -> RunInputs:
     """Fingerprint every input of ``cfg`` (a ``RunConfig``); ``load_sentences(cfg, lang)`` gives a language's data."""
     key = (content_hash(cfg.model_dump(mode="json")), _stamp(cfg))
-    if key in _MEMO:
-        return _MEMO[key]
+    cached = _MEMO.get(key)
+    if cached is not None:
+        return cached
     t0 = time.perf_counter()
     from eat_core.methods import method_class
     from eat_core.prompts import PromptSet
@@ -150,15 +226,19 @@ def collect_inputs(cfg, load_sentences) -> RunInputs:
     if method.needs_extractor or cfg.method.name == "model-transfer":
         path, fp = model_fingerprint(cfg.extractor.model)
         items.append(RunInput("extractor", "model", path or cfg.extractor.model, fp))
+    if uses_demonstrations(cfg):  # the English examples in every prompt: an edited file is a new run
+        from eat_core.methods.direct import demonstrations_file
+
+        items.append(RunInput("demonstrations", "data", str(demonstrations_file(cfg)), demonstrations_fingerprint(cfg)))
     for lang in dict.fromkeys(cfg.data.languages):
         items.append(RunInput(f"data:{lang}", "data", data_path(cfg, lang),
                               sentences_fingerprint(load_sentences(cfg, lang))))
     result = RunInputs(tuple(items), time.perf_counter() - t0)
-    _MEMO[key] = result
+    _MEMO.put(key, result)
     return result
 
 
-_MEMO: dict[tuple, RunInputs] = {}
+_MEMO: LruCache[RunInputs] = LruCache(FINGERPRINT_MEMO_SIZE)
 
 
 def local_paths(cfg) -> list[Path]:
@@ -166,6 +246,10 @@ def local_paths(cfg) -> list[Path]:
     paths = [cfg.engine.prompts_dir, cfg.llm.adapter, cfg.llm.model, cfg.extractor.model]
     if cfg.data.source != "hub":
         paths += [data_path(cfg, lang) for lang in cfg.data.languages]
+    if uses_demonstrations(cfg):
+        from eat_core.methods.direct import demonstrations_file
+
+        paths.append(demonstrations_file(cfg))
     return [Path(p) for p in paths if p and not str(p).startswith(("tiny:", "hub:")) and Path(p).exists()]
 
 

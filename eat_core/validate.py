@@ -200,6 +200,10 @@ def validate_config(cfg: RunConfig) -> None:
         check_model("--extractor-model", cfg.extractor.model)
     if method.needs_llm:
         _validate_llm(cfg)
+    if cfg.method.name == "direct" and cfg.method.demonstrations > 0:
+        from eat_core.methods.direct import english_examples
+
+        english_examples(cfg, cfg.method.demonstrations)  # the demonstrations file exists, parses, has entities
     if method.needs_extractor:
         check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))
         if cfg.extractor.name != "heuristic":

@@ -58,6 +58,12 @@ class TeacherFailed(EatError):
     retryable = True
 
 
+class StudentFailed(EatError):
+    """The student's evaluation run ended with failed shards; the same command resumes it (exit 1, as `eat run`)."""
+
+    retryable = True
+
+
 @dataclass(frozen=True)
 class DistillPlan:
     """A validated request with the configurations it resolves to (nothing loaded yet)."""
@@ -360,7 +366,8 @@ def evaluate_student(plan: DistillPlan, student: dict, round: int = 0, progress:
     cfg = student_eval_config(plan, student["model_dir"], round)
     result = evaluate(cfg, r.db, progress=_say(progress))
     if result.failed_shards:
-        raise TeacherFailed(failure_summary(result.run_id, result.failed_shards, retried=False).splitlines()[0])
+        raise StudentFailed("the student's evaluation failed: "
+                            + failure_summary(result.run_id, result.failed_shards, retried=False).splitlines()[0])
     store = Store(r.db)
     metrics = dict(store.query("SELECT metric, value FROM metrics WHERE run_id = ? AND lang = ?",
                                [result.run_id, r.lang]))

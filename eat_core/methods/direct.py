@@ -7,6 +7,7 @@ EAT aligner, so "the LLM named it" and "it is a span of the sentence" are told a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,23 +60,63 @@ def tag_from_answers(engine: DualTranslator, sentences: Sequence[Sentence], shar
 
 
 def english_examples(cfg, k: int) -> list[Sentence]:
-    """``k`` English training sentences with entities (first ones of the file, deterministic)."""
+    """``k`` English training sentences with entities (first ones of :func:`demonstrations_file`, deterministic).
+
+    A file that cannot be read or holds no sentence with entities is a ``DataError`` naming it: demonstrations are
+    never silently replaced by other ones (they are part of the prompt, and of the run id).
+    """
     if k <= 0:
         return []
-    from eat_core.data import SAMPLE_DIR
-    from eat_core.data.wikiann import load_wikiann_local
+    from eat_core.data.wikiann import read_wikiann_file
+    from eat_core.errors import DataError
 
-    source = cfg.method.demo_data or cfg.data.data_dir
-    candidates = [(source, "train"), (SAMPLE_DIR, "dev")] if source else [(SAMPLE_DIR, "dev")]
-    for directory, split in candidates:
+    path = demonstrations_file(cfg)
+    try:
+        sentences, _ = read_wikiann_file(path, "en", repair=True)
+    except OSError as exc:
+        raise DataError(f"cannot read the English demonstrations ({exc.strerror or exc})", path) from None
+    with_entities = [s for s in sentences if s.tags and spans_from_tags(s.tags)]
+    if not with_entities:
+        raise DataError("no English sentence with entities to use as demonstrations", path)
+    return with_entities[:k]
+
+
+def demonstrations_file(cfg) -> Path:
+    """The English file the demonstrations of ``cfg`` (a ``RunConfig``) come from.
+
+    ``method.demo_data`` is the user's choice: without an English train split it is a one-line ``ConfigError``.
+    Otherwise the data directory's English train split when it has one, else the bundled sample (said once per
+    process, as it is not the user's data).
+    """
+    from eat_core.data import SAMPLE_DIR
+    from eat_core.data.wikiann import find_split_file
+    from eat_core.errors import ConfigError, DataError
+
+    if cfg.method.demo_data:
         try:
-            sentences, _ = load_wikiann_local(Path(directory), "en", split, repair=True)
-        except Exception:  # no English split there: fall back to the bundled sample
-            continue
-        with_entities = [s for s in sentences if s.tags and spans_from_tags(s.tags)]
-        if with_entities:
-            return with_entities[:k]
-    return []
+            return find_split_file(cfg.method.demo_data, "en", "train")
+        except DataError as exc:
+            raise ConfigError(f"method.demo_data: no English demonstrations: {exc}") from None
+    if cfg.data.data_dir:
+        try:
+            return find_split_file(cfg.data.data_dir, "en", "train")
+        except DataError:
+            _note_once(f"{cfg.data.data_dir} has no English train split (en/train.tsv); the direct method's "
+                       "demonstrations come from the bundled sample (set method.demo_data to choose them)",
+                       logging.WARNING)
+    else:
+        _note_once("the direct method's English demonstrations come from the bundled sample (set method.demo_data "
+                   "to choose them)", logging.INFO)
+    return SAMPLE_DIR / "en" / "dev.tsv"
+
+
+def _note_once(message: str, level: int) -> None:
+    if message not in _NOTED:
+        _NOTED.add(message)
+        logging.getLogger("eat").log(level, "%s", message)
+
+
+_NOTED: set[str] = set()
 
 
 def render_demonstrations(examples: Sequence[Sentence]) -> str:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from eat_core.errors import StoreError
+from eat_core.errors import StoreError, StoreLocked
 from eat_core.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
@@ -51,7 +51,7 @@ class StoreBase:
                 message = str(exc)
                 if any(marker in message for marker in _LOCK_MARKERS):
                     if time.monotonic() >= deadline:
-                        raise StoreError(
+                        raise StoreLocked(
                             f"{self.path} is in use by another process and stayed locked for "
                             f"{self.lock_timeout_s:.0f} s ({message.split(':', 1)[-1].strip()}); "
                             "wait for it to finish or raise the lock timeout"

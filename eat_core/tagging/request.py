@@ -123,6 +123,10 @@ def validate_models(cfg: RunConfig) -> None:
         if cfg.engine.prompts_dir and not Path(cfg.engine.prompts_dir).is_dir():
             raise ConfigError(f"engine.prompts_dir: no such directory {cfg.engine.prompts_dir!r}")
         PromptSet.load(cfg.engine.prompts_dir)
+    if cfg.method.name == "direct" and cfg.method.demonstrations > 0:
+        from eat_core.methods.direct import english_examples
+
+        english_examples(cfg, cfg.method.demonstrations)  # the demonstrations file exists, parses, has entities
     check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))
     if (method.needs_extractor or cfg.method.name == "model-transfer") and cfg.extractor.name != "heuristic":
         check_model("--extractor-model", cfg.extractor.model)

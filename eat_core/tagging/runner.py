@@ -26,6 +26,7 @@ from eat_core.config import RunConfig
 from eat_core.data.limits import InputLimits
 from eat_core.errors import is_retryable, one_line
 from eat_core.hashing import content_hash
+from eat_core.inputs import FINGERPRINT_MEMO_SIZE, LruCache
 from eat_core.store import Store
 from eat_core.tagging.export import OrderedWriter, entities_of
 from eat_core.tagging.readers import CorpusPlan, Record, ShardSpan, Source, detect_format, read_shard, scan_corpus
@@ -74,22 +75,28 @@ def tag_config(cfg: RunConfig, source: Source) -> dict:
 def model_inputs(cfg: RunConfig) -> dict[str, str]:
     """Content fingerprints of what the method reads: prompts and LLM (and adapter) when it uses an LLM, the
     extractor or tagger checkpoint when it uses one. Memoised per process on the files' (size, mtime)."""
-    from eat_core.inputs import file_stamp
+    from eat_core.inputs import file_stamp, uses_demonstrations
 
     paths = [cfg.engine.prompts_dir, cfg.llm.adapter, cfg.llm.model, cfg.extractor.model]
+    if uses_demonstrations(cfg):
+        from eat_core.methods.direct import demonstrations_file
+
+        paths.append(str(demonstrations_file(cfg)))
     key = (content_hash(cfg.model_dump(mode="json")),
            file_stamp(*[p for p in paths if p and not p.startswith("tiny:") and Path(p).exists()]))
-    if key not in _MODEL_INPUTS:
-        _MODEL_INPUTS[key] = _model_inputs(cfg)
-    return dict(_MODEL_INPUTS[key])
+    found = _MODEL_INPUTS.get(key)
+    if found is None:
+        found = _model_inputs(cfg)
+        _MODEL_INPUTS.put(key, found)
+    return dict(found)
 
 
-_MODEL_INPUTS: dict[tuple, dict[str, str]] = {}
+_MODEL_INPUTS: LruCache[dict[str, str]] = LruCache(FINGERPRINT_MEMO_SIZE)
 
 
 def _model_inputs(cfg: RunConfig) -> dict[str, str]:
     from eat_core.hashing import directory_fingerprint
-    from eat_core.inputs import model_fingerprint
+    from eat_core.inputs import demonstrations_fingerprint, model_fingerprint, uses_demonstrations
     from eat_core.methods import method_class
     from eat_core.prompts import PromptSet
 
@@ -104,6 +111,8 @@ def _model_inputs(cfg: RunConfig) -> dict[str, str]:
             out["adapter"] = directory_fingerprint(adapter) if adapter.is_dir() else f"served:{cfg.llm.adapter}"
     if method.needs_extractor or cfg.method.name == "model-transfer":
         out["extractor"] = model_fingerprint(cfg.extractor.model)[1]
+    if uses_demonstrations(cfg):
+        out["demonstrations"] = demonstrations_fingerprint(cfg)
     return out
 
 
@@ -188,15 +197,17 @@ class TagEngine:
         return predictions, *(a - b for a, b in zip(after, before, strict=True))
 
 
-_ENGINES: dict[tuple[str, str], TagEngine] = {}
+ENGINE_CACHE_SIZE = 2
+"""Loaded tag engines (an LLM and an extractor each) a process keeps: a long-lived worker that tags with several
+configurations would otherwise hold every model it ever loaded; the least recently used one is dropped."""
+
+_ENGINES: LruCache[TagEngine] = LruCache(ENGINE_CACHE_SIZE)
 
 
 def engine_for(cfg: RunConfig, store: Store, progress: Progress | None = None) -> TagEngine:
     key = (content_hash([cfg.method.model_dump(), cfg.llm.model_dump(), cfg.extractor.model_dump(),
                          cfg.engine.model_dump(), model_inputs(cfg)]), str(store.path.resolve()))
-    if key not in _ENGINES:
-        _ENGINES[key] = TagEngine(cfg, store, progress)
-    engine = _ENGINES[key]
+    engine = _ENGINES.get_or_create(key, lambda: TagEngine(cfg, store, progress))  # models load lazily
     engine.progress = progress or engine.progress
     return engine
 
