@@ -447,10 +447,9 @@ def test_a_full_disk_mid_run_is_one_line_exit_1_keeps_finished_shards_and_resume
             lines.append(line.rstrip("\n"))
             if not filled and line.startswith("[1/4] zh shard 0 done"):
                 filler = disk / "filler"
-                with filler.open("wb") as handle, contextlib.suppress(OSError):  # until ENOSPC: the disk is full
-                    while True:
+                with filler.open("wb", buffering=0) as handle, contextlib.suppress(OSError):
+                    while True:  # until ENOSPC: the disk is full
                         handle.write(b"\0" * (64 << 10))
-                        handle.flush()
                 if slack:
                     os.truncate(filler, filler.stat().st_size - slack)
                 filled = True
