@@ -351,7 +351,7 @@ def test_every_command_with_db_checks_it_first(command, tmp_path, read_only_dir,
         assert "--db" in err and needle in err, (command, err)
 
 
-def test_missing_directories_are_refused_not_created(tmp_path, capsys):
+def test_missing_or_read_only_directories_are_refused_not_created(tmp_path, read_only_dir, capsys):
     import uuid
 
     from eat_cli.main import app
@@ -366,6 +366,8 @@ def test_missing_directories_are_refused_not_created(tmp_path, capsys):
          f"--out: directory {missing} does not exist"),
         (["tag", str(corpus), "--lang", "zh", "--out", str(tmp_path / "o.jsonl"), "--db", str(missing / "w.duckdb"),
           "--direct"], f"--db: directory {missing} does not exist"),
+        (["tag", str(corpus), "--lang", "zh", "--out", str(read_only_dir / "o.jsonl"), "--db",
+          str(tmp_path / "w.duckdb"), "--direct"], f"--out: cannot write in {read_only_dir}"),
     ]
     for args, needle in cases:
         with pytest.raises(SystemExit) as exit_info:
