@@ -190,7 +190,9 @@ def check_db(db: str | Path, option: str = "--db") -> Path:
     if path.is_dir():
         raise ConfigError(f"{option}: {path} is a directory; give a DuckDB file path")
     parent = existing_parent(path, option, "for the DuckDB file")
-    if path.exists():
+    from eat_core.store.base import opened_here
+
+    if path.exists() and not opened_here(path):  # a file this process has open is known good, and must stay shut
         try:
             with path.open("r+b") as handle:
                 head = handle.read(12)

@@ -351,6 +351,19 @@ def test_every_command_with_db_checks_it_first(command, tmp_path, read_only_dir,
         assert "--db" in err and needle in err, (command, err)
 
 
+def test_checking_db_never_drops_the_duckdb_lock_this_process_holds(tmp_path):
+    """Closing any descriptor of a file drops the process's POSIX locks on it, DuckDB's too: a check that opened
+    the file while a flow of this process writes it would let another process in."""
+    from eat_core.validate import check_db
+
+    db = tmp_path / "w.duckdb"
+    with Store(db).connect():
+        assert check_db(db) == db
+        other = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({str(db)!r}, read_only=True)"],
+                               capture_output=True, text=True, timeout=60)
+    assert other.returncode != 0 and "lock" in other.stderr, other.stderr[-500:]
+
+
 def test_missing_or_read_only_directories_are_refused_not_created(tmp_path, read_only_dir, capsys):
     import uuid
 

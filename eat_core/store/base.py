@@ -66,6 +66,7 @@ class StoreBase:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif not self.path.exists():
             raise StoreError(f"{self.path}: no such DuckDB file (run an evaluation first, or check --db)")
+        _OPENED.add(str(self.path.resolve()))
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.05
         while True:
@@ -244,6 +245,13 @@ def _rollback(con) -> None:
         con.execute("ROLLBACK")
 
 
+def opened_here(path: str | Path) -> bool:
+    """Whether this process has opened ``path`` with DuckDB. If so, nothing may open and close the file by other
+    means: closing any descriptor of a file drops every POSIX lock the process holds on it, DuckDB's among them."""
+    return str(Path(path).resolve()) in _OPENED
+
+
+_OPENED: set[str] = set()
 _MIGRATED: set[str] = set()
 _THREAD_LOCKS: dict[str, threading.RLock] = {}
 _THREAD_LOCKS_GUARD = threading.Lock()
