@@ -69,7 +69,7 @@ def friendly(func):
             return func(*args, **kwargs)
         except EatError as exc:
             _error(" ".join(str(exc).split()))
-            raise typer.Exit(2) from None
+            raise typer.Exit(exc.exit_code) from None  # 2: a user error; 1: a run that failed (a full disk)
         except KeyboardInterrupt:
             _error("interrupted; the run is marked 'interrupted' and the same command resumes it")
             raise typer.Exit(130) from None

@@ -37,6 +37,8 @@ def _score(gold: Path | None, pred: Path | None, lang: str | None, protocol: str
     from eat_core.metrics import protocol_names
 
     names = protocol_names(protocol)
+    if lang is not None:
+        lang = _one_language(lang)
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
     if db is not None:
@@ -52,6 +54,18 @@ def _score(gold: Path | None, pred: Path | None, lang: str | None, protocol: str
         raise ConfigError("usage: eat score GOLD PRED --lang L (or eat score --db FILE --run RUN)")
     result = _files(gold, pred, lang, names)
     typer.echo(json.dumps(_json(result), ensure_ascii=False) if fmt == "json" else _table(result))
+
+
+def _one_language(value: str) -> str:
+    """``--lang`` as every command reads it (``eat_core.validate.parse_languages``): a known code, case-insensitive;
+    an unknown one would be scored silently under the wrong convention (per word instead of per character)."""
+    from eat_core.errors import ConfigError
+    from eat_core.validate import parse_languages
+
+    codes = parse_languages(value, "--lang")
+    if len(codes) != 1:
+        raise ConfigError(f"--lang: one language at a time (got {', '.join(codes)})")
+    return codes[0]
 
 
 def _files(gold: Path, pred: Path, lang: str, names: tuple[str, ...]) -> dict:

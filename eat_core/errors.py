@@ -12,6 +12,8 @@ class EatError(Exception):
     """
 
     retryable = True
+    exit_code = 2
+    """What ``eat`` exits with: 2 for a user error found before the work starts; 1 for a run that failed."""
 
 
 class DataError(EatError):
@@ -45,6 +47,18 @@ class StoreLocked(StoreError):
     """Another process held the DuckDB file past the lock timeout; a later attempt may find it free."""
 
     retryable = True
+
+
+class DiskFullError(StoreError):
+    """A write failed for lack of space (DuckDB's file, its ``.wal``, an output file): every later write would
+    fail too, so the run stops, keeping what finished; freeing space and re-running the same command resumes it."""
+
+    retryable = False
+    exit_code = 1
+
+    def __init__(self, message: str, path: str | Path | None = None) -> None:
+        self.path = str(path) if path is not None else None
+        super().__init__(message)
 
 
 class BackendError(EatError):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from eat_core.config import RunConfig
 from eat_core.data import load_split_with_report
-from eat_core.errors import ConfigError, is_retryable, one_line
+from eat_core.errors import ConfigError, DiskFullError, is_retryable, one_line
 from eat_core.hashing import content_hash
 from eat_core.inputs import LruCache, RunInputs, changes_between, collect_inputs, data_path, file_stamp
 from eat_core.languages import join_tokens
@@ -260,7 +260,13 @@ def run_shard(cfg: RunConfig, db: str | Path, run_id: str, lang: str, index: int
     try:
         hits, misses = pipeline_for(cfg, store, progress).run_shard(run_id, lang, index, sentences)
     except BaseException as exc:
-        store.mark_shard(run_id, lang, index, len(sentences), "failed", f"{exc.__class__.__name__}: {exc}"[:2000])
+        try:
+            store.mark_shard(run_id, lang, index, len(sentences), "failed",
+                             f"{exc.__class__.__name__}: {exc}"[:2000])
+        except DiskFullError:
+            if not isinstance(exc, DiskFullError):
+                raise
+            # the disk is still full: the shard stays 'running' and a re-run computes it, as it would a failed one
         raise
     return {"lang": lang, "shard": index, "status": "done", "sentences": len(sentences), "hits": hits,
             "misses": misses}
@@ -306,6 +312,7 @@ def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
     run_id = run_id or run_id_for(cfg)
     for note in start_run(store, run_id, cfg):
         say(note)
+    result = EvalResult(run_id)
     try:
         finished = done_shards(store, run_id)
         plan = plan_shards(cfg)
@@ -320,6 +327,8 @@ def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
         for k, (lang, index, _) in enumerate(todo, start=1):
             try:
                 outcome = run_shard(cfg, store.path, run_id, lang, index, say)
+            except DiskFullError:
+                raise  # every later shard would fail alike: stop here, keeping what finished
             except Exception as exc:  # a failed shard must not stop the others
                 message = one_line(exc)
                 result.failed_shards.append((lang, index, message))
@@ -333,10 +342,23 @@ def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
     except KeyboardInterrupt:
         end_run(store, run_id, "interrupted", "interrupted (Ctrl-C); re-run the same command to resume")
         raise
+    except DiskFullError as exc:
+        marked = end_run(store, run_id, "failed", one_line(exc))
+        raise disk_full_stop(exc, run_id, result.computed_shards + result.skipped_shards, marked) from exc
     except BaseException as exc:
         end_run(store, run_id, "failed", one_line(exc))
         raise
     return result
+
+
+def disk_full_stop(exc: DiskFullError, run_id: str, kept: int, marked: bool) -> DiskFullError:
+    """The one line a run stopped by a full disk ends with: the file, what is kept, what was marked, what to do."""
+    where = Path(exc.path).parent if exc.path else "the workspace's directory"
+    cause = str(exc).split("; free space there", 1)[0]
+    state = ("it is marked failed" if marked else
+             "it could not be marked failed (the disk is full), but a re-run resumes it anyway")
+    return DiskFullError(f"{cause}; run {run_id} stopped: its {kept} finished shard(s) are kept and {state}; free "
+                         f"space in {where}, then re-run the same command to resume", exc.path)
 
 
 def failure_summary(run_id: str, failed: Sequence[tuple[str, int, str]], *, retried: bool) -> str:
@@ -351,12 +373,15 @@ def failure_summary(run_id: str, failed: Sequence[tuple[str, int, str]], *, retr
     return "\n".join(lines)
 
 
-def end_run(store: Store, run_id: str, status: str, reason: str) -> None:
-    """Mark a run that stopped early (``failed`` or ``interrupted``); never hides the original exception."""
+def end_run(store: Store, run_id: str, status: str, reason: str) -> bool:
+    """Mark a run that stopped early (``failed`` or ``interrupted``); never hides the original exception.
+    Returns whether the mark was written."""
     try:
         store.finish_run(run_id, status, reason)
     except Exception:  # noqa: BLE001 - the store may be what failed; the caller re-raises the real cause
-        log.warning("could not mark run %s %s", run_id, status, exc_info=True)
+        log.debug("could not mark run %s %s", run_id, status, exc_info=True)
+        return False
+    return True
 
 
 def start_run(store: Store, run_id: str, cfg: RunConfig) -> list[str]:

@@ -144,12 +144,66 @@ def resolve_request(request: EvalRequest) -> RunConfig:
 def validate_request(request: EvalRequest | Mapping | None) -> RunConfig:
     """Everything about a run request that can be checked before a model loads; returns its ``RunConfig``."""
     req = coerce_request(request)
-    db = Path(req.db)
-    if db.is_dir():
-        raise ConfigError(f"--db: {db} is a directory; give a DuckDB file path")
+    check_db(req.db)
     cfg = resolve_request(req)
     validate_config(cfg)
     return cfg
+
+
+def existing_parent(path: Path, option: str, what: str) -> Path:
+    """The directory ``path`` goes into must already exist (nothing is created under ``/`` by a typo) and be a
+    directory (``notes.txt/x.duckdb`` names a file as one)."""
+    parent = path.parent
+    if not parent.exists():
+        above = next((p for p in parent.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise ConfigError(f"{option}: {above} is a file, not a directory ({what} {path})")
+        raise ConfigError(f"{option}: directory {parent} does not exist; create it first")
+    if not parent.is_dir():
+        raise ConfigError(f"{option}: {parent} is a file, not a directory ({what} {path})")
+    return parent
+
+
+def check_writable_dir(directory: Path, option: str, what: str) -> None:
+    """Create and remove a probe file in ``directory``: the one check that root, read-only mounts and ACLs all
+    answer truthfully (``os.access`` says yes to root in a mode-555 directory that root can indeed write, and
+    yes on a read-only mount that nobody can)."""
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".eat-probe-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"{option}: cannot write in {directory} ({exc.strerror or exc}), where {what} must go; "
+                          "choose a writable location") from None
+
+
+DUCKDB_MAGIC = b"DUCK"
+"""Bytes 8 to 11 of every DuckDB database file."""
+
+
+def check_db(db: str | Path, option: str = "--db") -> Path:
+    """The workspace file can be written before anything starts (a Prefect server, a model): an existing DuckDB
+    file we may write, or a new one in an existing, writable directory; DuckDB also writes ``DB.wal`` beside it."""
+    path = Path(db).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"{option}: {path} is a directory; give a DuckDB file path")
+    parent = existing_parent(path, option, "for the DuckDB file")
+    from eat_core.store.base import opened_here
+
+    if path.exists() and not opened_here(path):  # a file this process has open is known good, and must stay shut
+        try:
+            with path.open("r+b") as handle:
+                head = handle.read(12)
+        except OSError as exc:
+            raise ConfigError(f"{option}: cannot open {path} for writing ({exc.strerror or exc})") from None
+        if head[8:12] != DUCKDB_MAGIC:
+            kind = "an empty file" if not head else "another kind of file"
+            raise ConfigError(f"{option}: {path} is not a DuckDB file ({kind}); give a new path or a workspace "
+                              "written by eat")
+    check_writable_dir(parent, option, f"the DuckDB file {path.name} and its write-ahead log {path.name}.wal")
+    return path
 
 
 def _offline() -> bool:

@@ -4,6 +4,7 @@ runs that stop early are marked so."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -277,3 +278,260 @@ def test_failed_shards_exit_1_with_the_cause_on_the_last_lines(direct, tmp_path)
         (0, "failed", 1), (1, "failed", 1)]  # not retried: a refusal is permanent
     status, reason = store.query("SELECT status, status_reason FROM runs")[0]
     assert status == "failed" and "zh/0, zh/1: BackendError" in reason
+
+
+# -- issue 23: --db, --out and --lang checked up front; a full disk; readers during a run ---------------------------
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A directory nobody may write in. Root writes through mode 555, so as root a read-only tmpfs is mounted."""
+    path = tmp_path / "ro"
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        yield path
+        path.chmod(0o755)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(path)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"running as root and cannot mount a read-only tmpfs: {mounted.stderr.decode().strip()}")
+    yield path
+    subprocess.run(["umount", str(path)], check=True)
+
+
+def _bad_db(kind: str, tmp_path: Path, read_only_dir: Path) -> tuple[Path, list[str]]:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n")
+    cases = {
+        "read-only-dir": (read_only_dir / "x.duckdb", ["--db", "cannot write in", "x.duckdb.wal"]),
+        "file-as-dir": (text / "x.duckdb", ["--db", "notes.txt is a file, not a directory"]),
+        "text-file": (text, ["--db", "notes.txt is not a DuckDB file (another kind of file)"]),
+        "missing-dir": (tmp_path / "missing" / "x.duckdb", ["--db", "missing does not exist; create it first"]),
+    }
+    return cases[kind]
+
+
+@pytest.mark.parametrize("kind", ["read-only-dir", "file-as-dir", "text-file", "missing-dir"])
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "prefect"])
+def test_an_unwritable_db_is_one_line_exit_2_on_both_paths(kind, direct, tmp_path, read_only_dir, capsys):
+    from eat_cli.main import app
+
+    db, needles = _bad_db(kind, tmp_path, read_only_dir)
+    with pytest.raises(SystemExit) as exit_info:
+        app(["run", "--db", str(db), "--languages", "zh", "--limit", "2", *(["--direct"] if direct else [])])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_the_prefect_path_refuses_an_unwritable_db_before_its_server_starts(tmp_path, read_only_dir):
+    env = {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": ""}
+    out = eat("run", "--db", str(read_only_dir / "x.duckdb"), "--languages", "zh", env=env, timeout=60)
+    assert_user_error(out, "--db", "cannot write in")
+    assert not (tmp_path / "prefect").exists()  # no Prefect server (nor its database) was ever started
+
+
+@pytest.mark.parametrize("command", ["tag", "silver", "distill"])
+def test_every_command_with_db_checks_it_first(command, tmp_path, read_only_dir, capsys):
+    from eat_cli.main import app
+
+    corpus = tmp_path / "in.txt"
+    corpus.write_text("北京\n", encoding="utf-8")
+    args = {"tag": ["tag", str(corpus), "--lang", "zh", "--out", str(tmp_path / "o.jsonl")],
+            "silver": ["silver", "--lang", "zh", "--out", str(tmp_path / "s")],
+            "distill": ["distill", "--lang", "zh", "--out", str(tmp_path / "d")]}[command]
+    for db, needle in [(read_only_dir / "x.duckdb", "cannot write in"),
+                       (corpus / "x.duckdb", "in.txt is a file, not a directory")]:
+        with pytest.raises(SystemExit) as exit_info:
+            app([*args, "--db", str(db)])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1, (command, err)
+        assert "--db" in err and needle in err, (command, err)
+
+
+def test_checking_db_never_drops_the_duckdb_lock_this_process_holds(tmp_path):
+    """Closing any descriptor of a file drops the process's POSIX locks on it, DuckDB's too: a check that opened
+    the file while a flow of this process writes it would let another process in."""
+    from eat_core.validate import check_db
+
+    db = tmp_path / "w.duckdb"
+    with Store(db).connect():
+        assert check_db(db) == db
+        other = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({str(db)!r}, read_only=True)"],
+                               capture_output=True, text=True, timeout=60)
+    assert other.returncode != 0 and "lock" in other.stderr, other.stderr[-500:]
+
+
+def test_missing_or_read_only_directories_are_refused_not_created(tmp_path, read_only_dir, capsys):
+    import uuid
+
+    from eat_cli.main import app
+
+    corpus = tmp_path / "in.txt"
+    corpus.write_text("北京\n", encoding="utf-8")
+    missing = Path("/") / f"eat-missing-{uuid.uuid4().hex[:8]}"
+    cases = [
+        (["run", "--direct", "--db", str(missing / "x.duckdb")], f"--db: directory {missing} does not exist"),
+        (["run", "--db", str(missing / "x.duckdb")], f"--db: directory {missing} does not exist"),
+        (["tag", str(corpus), "--lang", "zh", "--out", str(missing / "o.jsonl"), "--db", str(tmp_path / "w.duckdb")],
+         f"--out: directory {missing} does not exist"),
+        (["tag", str(corpus), "--lang", "zh", "--out", str(tmp_path / "o.jsonl"), "--db", str(missing / "w.duckdb"),
+          "--direct"], f"--db: directory {missing} does not exist"),
+        (["tag", str(corpus), "--lang", "zh", "--out", str(read_only_dir / "o.jsonl"), "--db",
+          str(tmp_path / "w.duckdb"), "--direct"], f"--out: cannot write in {read_only_dir}"),
+    ]
+    for args, needle in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            app(args)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1 and needle in err, (args, err)
+        assert not missing.exists(), args
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_score_checks_the_language_as_every_command_does(tmp_path, capsys):
+    from eat_cli.main import app
+
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("北\tB-LOC\n京\tI-LOC\n\n", encoding="utf-8")
+    for args in (["score", str(gold), str(gold), "--lang", "xx"], ["score", str(gold), str(gold), "--lang", "zh,ja"],
+                 ["score", "--db", str(tmp_path / "none.duckdb"), "--lang", "zhh"]):
+        with pytest.raises(SystemExit) as exit_info:
+            app(args)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1 and "--lang" in err, (args, err)
+    with pytest.raises(SystemExit) as exit_info:
+        app(["score", str(gold), str(gold), "--lang", " ZH", "--format", "json"])
+    assert exit_info.value.code == 0
+    assert json.loads(capsys.readouterr().out)["token"]["f1"] == 100.0
+
+
+def test_tag_refuses_a_format_that_contradicts_the_input_name(tmp_path, capsys):
+    from eat_cli.main import app
+    from eat_core.tagging.request import validate_tag_request
+
+    corpus = tmp_path / "news.jsonl"
+    corpus.write_text('{"id": "s1", "text": "普京访问了巴黎。"}\n', encoding="utf-8")
+    out = tmp_path / "f.jsonl"
+    with pytest.raises(SystemExit) as exit_info:
+        app(["tag", str(corpus), "--lang", "zh", "--format", "conll", "--out", str(out), "--direct",
+             "--db", str(tmp_path / "w.duckdb")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--format conll: INPUT" in err and "is named as jsonl" in err and "f.jsonl is written as jsonl" in err
+    assert not out.exists() and not (tmp_path / "w.duckdb").exists()
+    columns = tmp_path / "wikiann.txt"  # .txt is generic: CoNLL files are often named so
+    columns.write_text("北\n京\n", encoding="utf-8")
+    req, _ = validate_tag_request({"input": str(columns), "lang": "zh", "out": str(out), "format": "conll",
+                                   "db": str(tmp_path / "w.duckdb")})
+    assert req.format == "conll"
+
+
+def _can_mount_tmpfs(tmp_path: Path) -> str | None:
+    """None if a size-limited tmpfs can be mounted here, else why not."""
+    if os.geteuid() != 0:
+        return "a full disk needs a small tmpfs, and mounting one needs root"
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(probe)], capture_output=True)
+    if done.returncode != 0:
+        return f"cannot mount a tmpfs: {done.stderr.decode().strip()}"
+    subprocess.run(["umount", str(probe)], check=True)
+    return None
+
+
+@pytest.mark.parametrize("slack", [0, 64 << 10], ids=["full", "64k-left"])
+def test_a_full_disk_mid_run_is_one_line_exit_1_keeps_finished_shards_and_resumes(slack, tmp_path):
+    """The workspace lives on an 8 MiB tmpfs; once shard 0 is done, a filler takes all but ``slack`` bytes. With
+    nothing left even the run's failed mark cannot be written (the line says so); with 64 KiB it can."""
+    why = _can_mount_tmpfs(tmp_path)
+    if why:
+        pytest.skip(why)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], check=True)
+    try:
+        db = disk / "w.duckdb"
+        args = [sys.executable, "-m", "eat_cli", "run", "--direct", "--db", str(db), "--languages", "zh",
+                "--limit", "8", "--shard-size", "2"]
+        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines, filled = [], False
+        for line in proc.stderr:
+            lines.append(line.rstrip("\n"))
+            if not filled and line.startswith("[1/4] zh shard 0 done"):
+                filler = disk / "filler"
+                with filler.open("wb", buffering=0) as handle, contextlib.suppress(OSError):
+                    while True:  # until ENOSPC: the disk is full
+                        handle.write(b"\0" * (64 << 10))
+                if slack:
+                    os.truncate(filler, filler.stat().st_size - slack)
+                filled = True
+        proc.wait(timeout=120)
+        errors = [line for line in lines if line.startswith("error:")]
+        assert filled and proc.returncode == 1, lines
+        assert "Traceback" not in "\n".join(lines) and "cannot rollback" not in "\n".join(lines), lines
+        assert len(errors) == 1 and errors[0] == lines[-1], lines
+        error = errors[0]
+        assert "no space left on device: could not write " + str(db) in error, error  # the file or its .wal
+        assert "its 1 finished shard(s) are kept" in error and "re-run the same command to resume" in error, error
+        status = Store(db).query("SELECT status FROM runs")[0][0]
+        if "and it is marked failed" in error:
+            assert status == "failed"
+        else:
+            assert "could not be marked failed (the disk is full), but a re-run resumes it anyway" in error, error
+            assert status == "running"
+        assert ("is marked failed" in error) == (slack > 0)  # as measured: 64 KiB is enough for the mark
+        (disk / "filler").unlink()
+        again = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert "1 already done, 3 to compute" in again.stderr, again.stderr
+        assert Store(db).query("SELECT shard_index, status, attempts FROM shards ORDER BY 1")[0] == (0, "done", 1)
+        assert Store(db).query("SELECT status FROM runs") == [("done",)]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+READER = """
+import json, sys, time
+from pathlib import Path
+import duckdb
+from eat_core.store import read_only
+db, stop = Path(sys.argv[1]), Path(sys.argv[2])
+counts = {"reads": 0, "failures": [], "running": 0, "plain_tries": 0, "plain_locked": 0}
+while not db.exists() and not stop.exists():
+    time.sleep(0.01)
+while not stop.exists():
+    try:
+        with read_only(db, timeout_s=60) as con:  # the documented way
+            rows = con.execute("SELECT status FROM runs").fetchall()
+        counts["reads"] += 1
+        counts["running"] += rows == [("running",)]
+    except Exception as exc:
+        counts["failures"].append(f"{type(exc).__name__}: {exc}"[:300])
+    counts["plain_tries"] += 1
+    try:  # what the README used to promise, for comparison only
+        duckdb.connect(str(db), read_only=True).close()
+    except duckdb.Error:
+        counts["plain_locked"] += 1
+    time.sleep(0.02)
+print(json.dumps(counts))
+"""
+
+
+def test_a_reader_in_another_process_never_fails_during_a_run(tmp_path):
+    db, stop = tmp_path / "w.duckdb", tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(db), str(stop)], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        run = eat("run", "--direct", "--db", str(db), "--languages", "zh", "--limit", "8", "--shard-size", "2")
+    finally:
+        stop.touch()
+        out, err = reader.communicate(timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert reader.returncode == 0, err[-2000:]
+    counts = json.loads(out)
+    assert counts["failures"] == [], counts
+    assert counts["running"] >= 20, counts  # the reads overlapped the run's writes

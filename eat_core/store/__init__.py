@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from eat_core.store.base import StoreBase, default_db_path, get_blob, put_blob
+from eat_core.store.base import StoreBase, default_db_path, get_blob, put_blob, read_only
 from eat_core.store.llm_calls import CachedCall, LLMCallsStore
 from eat_core.store.runs import RunsStore
 from eat_core.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -21,4 +21,5 @@ class Store(LLMCallsStore, RunsStore, TagStore, SilverStore, StoreBase):
     """One DuckDB file per workspace. Cheap to construct; connections are opened per operation."""
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "CachedCall", "Store", "default_db_path", "get_blob", "put_blob"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "CachedCall", "Store", "default_db_path", "get_blob", "put_blob",
+           "read_only"]

@@ -8,9 +8,12 @@ parameterised; nothing user-supplied is formatted into a statement.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -18,10 +21,31 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from eat_core.errors import StoreError, StoreLocked
+from eat_core.errors import DiskFullError, StoreError, StoreLocked
 from eat_core.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+_NO_SPACE = re.compile(r"No space left on device|[Dd]isk (is )?full")
+_WRITING = re.compile(r'[Cc]ould not (?:write|truncate|sync|extend|create)[^"]*"([^"]+)"')
+
+
+def disk_full(exc: BaseException, db: str | Path) -> DiskFullError | None:
+    """``exc`` as a :class:`DiskFullError` naming the file that could not be written, or None if it is not a full
+    disk. DuckDB says so inside a ``TransactionException`` ("Failed to commit: Could not write file "X.wal": No
+    space left on device") or an ``IOException`` (a checkpoint into the file itself); Python with ``ENOSPC``."""
+    if isinstance(exc, DiskFullError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        file = str(exc.filename or db)
+    elif _NO_SPACE.search(str(exc)) and type(exc).__module__.lstrip("_").startswith("duckdb"):
+        found = _WRITING.search(str(exc))
+        file = found.group(1) if found else str(db)
+    else:
+        return None
+    what = ("the write-ahead log of the DuckDB workspace" if file.endswith(".wal") else
+            "the DuckDB workspace" if Path(file).name == Path(db).name else "a file")
+    return DiskFullError(f"no space left on device: could not write {file} ({what}); free space there, then re-run "
+                         "the same command: finished work is kept and it resumes", file)
 
 
 class StoreBase:
@@ -42,6 +66,7 @@ class StoreBase:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif not self.path.exists():
             raise StoreError(f"{self.path}: no such DuckDB file (run an evaluation first, or check --db)")
+        _OPENED.add(str(self.path.resolve()))
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.05
         while True:
@@ -59,11 +84,14 @@ class StoreBase:
                     time.sleep(delay + random.uniform(0, delay))
                     delay = min(delay * 2, 1.0)
                     continue
+                full = disk_full(exc, self.path)
+                if full is not None:
+                    raise full from None
                 if "not a valid DuckDB database file" in message or "Corrupt" in message:
                     raise StoreError(f"{self.path} is not a valid DuckDB file (corrupt or another format)") from None
                 raise StoreError(f"{self.path}: cannot open: {message}") from None
             except duckdb.Error as exc:
-                raise StoreError(f"{self.path}: cannot open: {exc}") from None
+                raise disk_full(exc, self.path) or StoreError(f"{self.path}: cannot open: {exc}") from None
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[Any]:
@@ -113,11 +141,24 @@ class StoreBase:
                 try:
                     yield con
                     con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
+                except BaseException as exc:
+                    _rollback(con)
+                    full = disk_full(exc, self.path)
+                    if full is not None and full is not exc:
+                        raise full from exc
                     raise
         finally:
+            self._close(con)
+
+    def _close(self, con) -> None:
+        """Close, which checkpoints the log into the file: that write can find the disk full too."""
+        try:
             con.close()
+        except Exception as exc:
+            full = disk_full(exc, self.path)
+            if full is not None:
+                raise full from exc
+            raise
 
     # -- schema ----------------------------------------------------------------------------------------------
 
@@ -167,13 +208,16 @@ class StoreBase:
                         con.execute(statement)
                     con.execute("INSERT OR REPLACE INTO eat_meta VALUES (?, ?)", ["schema_version", str(target)])
                     con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
+                except BaseException as exc:
+                    _rollback(con)
+                    full = disk_full(exc, self.path)
+                    if full is not None and full is not exc:
+                        raise full from exc
                     raise
             self._migrated = True
             return SCHEMA_VERSION
         finally:
-            con.close()
+            self._close(con)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Read-only query for reports; ``sql`` is ours, values travel as parameters."""
@@ -194,6 +238,20 @@ class StoreBase:
             return value
 
 
+def _rollback(con) -> None:
+    """Roll back after an error; a COMMIT that failed (a full disk) has ended the transaction already, and DuckDB's
+    "cannot rollback - no transaction is active" must not replace the error that says why."""
+    with contextlib.suppress(Exception):
+        con.execute("ROLLBACK")
+
+
+def opened_here(path: str | Path) -> bool:
+    """Whether this process has opened ``path`` with DuckDB. If so, nothing may open and close the file by other
+    means: closing any descriptor of a file drops every POSIX lock the process holds on it, DuckDB's among them."""
+    return str(Path(path).resolve()) in _OPENED
+
+
+_OPENED: set[str] = set()
 _MIGRATED: set[str] = set()
 _THREAD_LOCKS: dict[str, threading.RLock] = {}
 _THREAD_LOCKS_GUARD = threading.Lock()
@@ -222,6 +280,28 @@ def _default(value: Any) -> Any:
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+@contextmanager
+def read_only(db: str | Path, *, timeout_s: float = 60.0) -> Iterator[Any]:
+    """A read-only DuckDB connection to a workspace that a run may be writing right now.
+
+    A plain ``duckdb.connect(db, read_only=True)`` fails while the run holds the file for one of its brief write
+    transactions (DuckDB locks the whole file; in our measurement about one try in ten during a smoke run). This
+    waits for the write to end, retrying with backoff for up to ``timeout_s`` seconds, then gives a clear
+    :class:`StoreError`. Keep the block short: while it is open the run's next write waits for it (up to that
+    writer's own lock timeout)::
+
+        from eat_core.store import read_only
+        with read_only("eat.duckdb") as con:
+            print(con.execute("SELECT run_id, status FROM runs").fetchall())
+    """
+    store = StoreBase(db, lock_timeout_s=timeout_s)
+    con = store._open(read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def default_db_path() -> Path:

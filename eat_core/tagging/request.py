@@ -71,7 +71,7 @@ def coerce_tag_request(request: TagRequest | Mapping) -> TagRequest:
 def validate_tag_request(request: TagRequest | Mapping) -> tuple[TagRequest, RunConfig]:
     """The request and its resolved ``RunConfig``; every check that needs no model (names, paths, options)."""
     from eat_core.tagging.export import out_format
-    from eat_core.validate import resolve_request
+    from eat_core.validate import check_db, check_writable_dir, existing_parent, resolve_request
 
     req = coerce_tag_request(request)
     path = Path(req.input)
@@ -79,16 +79,34 @@ def validate_tag_request(request: TagRequest | Mapping) -> tuple[TagRequest, Run
         raise ConfigError(f"INPUT: {req.input}: no such file")
     if not path.is_file():
         raise ConfigError(f"INPUT: {req.input} is not a file")
+    check_input_format(req)
     out_format(req.out)
     if Path(req.out).is_dir():
         raise ConfigError(f"--out: {req.out} is a directory; give a file ending in .jsonl or .conll")
     if Path(req.out).resolve() == path.resolve():
         raise ConfigError(f"--out: {req.out} is the input file; write the tags elsewhere")
-    if Path(req.db).is_dir():
-        raise ConfigError(f"--db: {req.db} is a directory; give a DuckDB file path")
+    out_dir = existing_parent(Path(req.out), "--out", "for the output file")
+    check_writable_dir(out_dir, "--out", f"the output file and its partial copy .{Path(req.out).name}.partial")
+    check_db(req.db)
     cfg = resolve_request(req.eval_request())
     validate_models(cfg)
     return req, cfg
+
+
+def check_input_format(req: TagRequest) -> None:
+    """``--format`` names the INPUT's format; one that contradicts the input's own suffix is refused, since the
+    file would be read as something it is not (a JSONL line as a CoNLL token) and tagged without a word. ``.txt``
+    is generic (CoNLL files are often named so) and takes any ``--format``. The output's format always follows
+    ``--out``'s suffix."""
+    from eat_core.tagging.export import out_format
+    from eat_core.tagging.readers import SUFFIXES
+
+    suffix = Path(req.input).suffix.lower()
+    named = SUFFIXES.get(suffix)
+    if req.format != "auto" and named is not None and named != req.format and suffix not in (".txt", ".text"):
+        raise ConfigError(f"--format {req.format}: INPUT {req.input} is named as {named}; --format is the input's "
+                          f"format (the output's follows --out: {Path(req.out).name} is written as "
+                          f"{out_format(req.out)}); drop --format or rename the input")
 
 
 def validate_models(cfg: RunConfig) -> None:
