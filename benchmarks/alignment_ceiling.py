@@ -1,6 +1,6 @@
 """Alignment ceiling on real WikiANN data: perfect backward answers, our aligner, scored against gold.
 
-Each sentence's gold entity strings are fed to ``eat_core.align.place_entities`` as if the LLM had answered them
+Each sentence's gold entity strings are fed to ``eat_core.engine.align.place_entities`` as if the LLM had answered them
 perfectly, in a shuffled order (a real run does not know the target-side order) and with nothing else a real run
 would not have (no positions). What is lost here is lost by the aligner alone.
 
@@ -20,11 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eat_core.align import place_entities, tags_from_placements  # noqa: E402
 from eat_core.bio import spans_from_tags  # noqa: E402
 from eat_core.data.wikiann import load_wikiann_local  # noqa: E402
+from eat_core.engine.align import place_entities, tags_from_placements  # noqa: E402
 from eat_core.languages import join_tokens  # noqa: E402
-from eat_core.metrics import entity_counts, micro, token_counts  # noqa: E402
+from eat_core.scoring.counts import micro
+from eat_core.scoring.entity_f1 import entity_counts  # noqa: E402
+from eat_core.scoring.token_f1 import token_counts
 from eat_core.types import EnglishEntity  # noqa: E402
 
 LANGUAGES = ("ar", "de", "en", "es", "fr", "hi", "hy", "ja", "ka", "ko", "nl", "ru", "zh")
@@ -79,7 +81,7 @@ def main() -> None:
     parser.add_argument("--split", default="dev")
     parser.add_argument("--languages", default=",".join(LANGUAGES))
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--protocol", default="eat-official", help="token-F1 protocol (see eat_core.metrics)")
+    parser.add_argument("--protocol", default="eat-official", help="token-F1 protocol (see eat_core.scoring.counts)")
     args = parser.parse_args()
     rows = []
     t0 = time.perf_counter()

@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eat_core.config import EngineConfig  # noqa: E402
+from eat_core.config.run import EngineConfig  # noqa: E402
 from eat_core.data import load_split  # noqa: E402
-from eat_core.translate import DualTranslator  # noqa: E402
+from eat_core.engine.translate import DualTranslator  # noqa: E402
 from eat_core.types import EnglishEntity  # noqa: E402
 
 QWEN25_14B = dict(hidden_size=5120, intermediate_size=13824, num_hidden_layers=48, num_attention_heads=40,
@@ -38,7 +38,7 @@ class TwoEntities:
 
 
 def build_model(size: str, device: str, root: Path) -> str:
-    from eat_core.tiny_models import build_tiny_qwen2
+    from eat_core.weights.tiny import build_tiny_qwen2
 
     if size == "tiny":
         return str(build_tiny_qwen2(root))

@@ -28,13 +28,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eat_core.align import place_entities, tags_from_placements  # noqa: E402
 from eat_core.bio import spans_from_tags  # noqa: E402
-from eat_core.config import EngineConfig  # noqa: E402
+from eat_core.config.run import EngineConfig  # noqa: E402
 from eat_core.data.wikiann import load_wikiann_local  # noqa: E402
+from eat_core.engine.align import place_entities, tags_from_placements  # noqa: E402
 from eat_core.languages import join_tokens  # noqa: E402
 from eat_core.methods.answers import parse_entities  # noqa: E402
-from eat_core.metrics import micro, token_counts  # noqa: E402
+from eat_core.scoring.counts import micro  # noqa: E402
+from eat_core.scoring.token_f1 import token_counts
 from eat_core.types import EnglishEntity  # noqa: E402
 
 LANGUAGES = ("ar", "de", "en", "es", "fr", "hi", "hy", "ja", "ka", "ko", "nl", "ru", "zh")
@@ -85,8 +86,8 @@ def answer_lines(entities, rng, damage: bool) -> str:
 
 
 def run_language(method: str, data: Path, lang: str, split: str, seed: int, damage: bool, matcher: str) -> dict:
+    from eat_core.engine.translate import DualTranslator
     from eat_core.methods.crop import CropMethod
-    from eat_core.translate import DualTranslator
 
     sentences, _ = load_wikiann_local(data, lang, split, repair=True)
     rng = random.Random(seed)

@@ -2,7 +2,7 @@
 
 The same smoke evaluation (8 languages of the bundled sample, tiny local models) runs three times:
 
-1. directly through ``eat_core.evaluate.evaluate`` on a fresh DuckDB file;
+1. directly through ``eat_core.evaluation.loop.evaluate`` on a fresh DuckDB file;
 2. through the ``full_eval`` flow on another fresh file (LLM cache cold too, so both do the same work);
 3. through ``full_eval`` again on that file: every shard is a Prefect cache hit read from DuckDB.
 
@@ -56,7 +56,7 @@ def start_server() -> subprocess.Popen | None:
 def fingerprint_costs(cfg, work: Path) -> tuple[float, float]:
     """Seconds to fingerprint the run's inputs from cold (memo cleared), and a 4 GiB (sparse) checkpoint."""
     from eat_core import inputs
-    from eat_core.evaluate import inputs_of
+    from eat_core.evaluation.identity import inputs_of
     from eat_core.hashing import directory_fingerprint
 
     inputs._MEMO.clear()
@@ -85,8 +85,8 @@ def main() -> None:
     try:
         import logging
 
-        from eat_core.config import EvalRequest
-        from eat_core.evaluate import evaluate
+        from eat_core.config.requests import EvalRequest
+        from eat_core.evaluation.loop import evaluate
         from flows.full_eval import full_eval
 
         logging.getLogger("prefect").setLevel(logging.WARNING)
@@ -114,7 +114,7 @@ def main() -> None:
                            for name in ("direct", "flow")])
             print(f"repeat {k}: direct {directs[-1]:.2f} s, flow {flows[-1]:.2f} s, cached re-run {reruns[-1]:.2f} s;"
                   f" time inside shards: direct {inside[-1][0]:.2f} s, flow {inside[-1][1]:.2f} s", flush=True)
-        from eat_core.evaluate import plan_shards
+        from eat_core.evaluation.shards import plan_shards
 
         plan = plan_shards(cfg)
         direct, flow, rerun = min(directs), min(flows), min(reruns)

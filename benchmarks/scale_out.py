@@ -1,6 +1,6 @@
 """Scale-out: the same evaluation through more LLM servers (part a) and more Dask shard workers (part b).
 
-Part (a) runs one EAT evaluation (``eat_core.evaluate.evaluate``, openai backend, shards one after another, every
+Part (a) runs one EAT evaluation (``eat_core.evaluation.loop.evaluate``, openai backend, shards one after another, every
 request of a round sent at once) through 1, 2 and 4 OpenAI-compatible servers on 127.0.0.1, each a fresh DuckDB file
 so no call is cached. The servers are ``tests/chat_server.py`` with a latency model standing in for GPU servers:
 
@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the loopback chat server the tests us
 
 from chat_server import ChatServer  # noqa: E402
 
-from eat_core.config import get_profile  # noqa: E402
-from eat_core.evaluate import evaluate  # noqa: E402
+from eat_core.config.run import get_profile  # noqa: E402
+from eat_core.evaluation.loop import evaluate  # noqa: E402
 
 LATENCY_S = 0.5  # L: seconds per request on a server
 MAX_BATCH = 2  # B: requests a server processes at once (a server answers at most B/L = 4 requests/s)
@@ -102,7 +102,7 @@ def dask_run(n_workers: int, workdir: Path) -> tuple[float, int]:
     """One smoke evaluation through ``full_eval`` on an already started LocalCluster of ``n_workers`` processes."""
     from distributed import Client, LocalCluster
 
-    from eat_core.config import EvalRequest
+    from eat_core.config.requests import EvalRequest
     from flows.full_eval import full_eval
 
     # one torch thread per worker process, as `eat run --dask-workers N` sets (dask_threads_per_worker=1)

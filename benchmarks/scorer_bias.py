@@ -21,7 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eat_core.bio import spans_from_tags, tags_from_spans  # noqa: E402
 from eat_core.data.wikiann import load_wikiann_local  # noqa: E402
-from eat_core.metrics import entity_counts, micro, token_counts  # noqa: E402
+from eat_core.scoring.counts import micro
+from eat_core.scoring.entity_f1 import entity_counts  # noqa: E402
+from eat_core.scoring.token_f1 import token_counts
 from eat_core.types import ENTITY_TYPES, Span  # noqa: E402
 
 LANGUAGES = ("ar", "de", "en", "es", "fr", "hi", "hy", "ja", "ka", "ko", "nl", "ru", "zh")

@@ -34,7 +34,8 @@ from eat_core.data.wikiann import load_wikiann_local  # noqa: E402
 from eat_core.distill.filters import Candidate, judge, projection_rule  # noqa: E402
 from eat_core.distill.projection import clean_answer, project_answer, tokenise  # noqa: E402
 from eat_core.methods.crop_projection import parse_markers  # noqa: E402
-from eat_core.metrics import micro, token_counts  # noqa: E402
+from eat_core.scoring.counts import micro  # noqa: E402
+from eat_core.scoring.token_f1 import token_counts  # noqa: E402
 
 
 def default_data() -> Path:

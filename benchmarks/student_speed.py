@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eat_core.config import get_profile  # noqa: E402
+from eat_core.config.run import get_profile  # noqa: E402
 from eat_core.data import SAMPLE_DIR  # noqa: E402
 from eat_core.data.wikiann import load_wikiann_local  # noqa: E402
 

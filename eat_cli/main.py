@@ -8,83 +8,63 @@ cause); 2 a user error (an option value, a name, a path, a data file, an unknown
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import sys
 from pathlib import Path
 
+import typer
+
+from eat_cli.app import EatApp, _error, friendly
+from eat_cli.score import score as _score  # noqa: E402  (score imports main's friendly lazily)
+from eat_core.config.coerce import coerce_request, parse_languages
+from eat_core.errors import EatError
+from eat_core.evaluation.checks import validate_request
+from eat_core.evaluation.identity import run_id_for
+from eat_core.evaluation.lifecycle import failure_summary, load_run_config
+from eat_core.evaluation.loop import evaluate
+from eat_core.results.report import export_results, results_table, write_report
+
 # Defaults for Prefect when `eat` starts it: no telemetry (machines without internet log an error per attempt) and
 # enough time for a temporary server's first start on an empty PREFECT_HOME (migrations take over 20 s). A user's
 # own settings win.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-import typer
-
-from eat_core.errors import EatError
-
-
-def _error(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-
-
-class EatApp(typer.Typer):
-    """Typer, with usage errors (an unknown option, a value of the wrong type) as one line too, exit 2."""
-
-    def __call__(self, *args, **kwargs):
-        if "standalone_mode" in kwargs:
-            return super().__call__(*args, **kwargs)
-        try:
-            code = super().__call__(*args, standalone_mode=False, **kwargs)
-        except typer.Abort:
-            _error("interrupted")
-            sys.exit(130)
-        except typer.TyperException as exc:  # typer's click usage errors
-            code = getattr(exc, "exit_code", 2)
-            if type(exc).__name__ == "NoArgsIsHelpError":  # the help text is already printed
-                sys.exit(0)
-            ctx = getattr(exc, "ctx", None)
-            where = f"{ctx.command_path}: " if ctx is not None else ""
-            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-            _error(f"{where}{' '.join(message.split())} (see --help)")
-            sys.exit(code)
-        sys.exit(code if isinstance(code, int) else 0)
 
 
 app = EatApp(help="eat-ner: zero-shot cross-lingual NER by entity-aligned translation (EAT).",
                   no_args_is_help=True, add_completion=False)
+
+
+
 eacl_app = typer.Typer(help="EACL corpus from Wikipedia interlanguage links (EAT §3.2).", no_args_is_help=True)
+
+
+
 data_app = typer.Typer(help="Inspect and validate datasets.", no_args_is_help=True)
+
+
+
 app.add_typer(eacl_app, name="eacl")
+
+
+
 app.add_typer(data_app, name="data")
 
-
-def friendly(func):
-    """Turn our own errors into one readable line and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except EatError as exc:
-            _error(" ".join(str(exc).split()))
-            raise typer.Exit(exc.exit_code) from None  # 2: a user error; 1: a run that failed (a full disk)
-        except KeyboardInterrupt:
-            _error("interrupted; the run is marked 'interrupted' and the same command resumes it")
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 def _fail_run(db: Path, run_id: str, message: str) -> None:
     """Print the results table of a failed run, then the failure (its last lines name each failed shard)."""
-    from eat_core.report import results_table
 
     with contextlib.suppress(EatError):  # a run refused before it was recorded has no table
         typer.echo(results_table(db, run_id))
     _error(message)
     raise typer.Exit(1)
+
 
 
 @app.command()
@@ -125,8 +105,6 @@ def run(
 
     Every option, name, path and data file is checked before a model loads (exit 2); failed shards exit 1.
     """
-    from eat_core.report import results_table
-    from eat_core.validate import coerce_request, validate_request
 
     request = coerce_request(dict(
         profile=profile, db=str(db), languages=tuple(languages.split(",")) if languages else None,
@@ -140,7 +118,8 @@ def run(
         raise EatError("--direct runs in this process; --dask-workers/--dask-address need the flow (drop --direct)")
     cfg = validate_request(request)
     if direct:
-        from eat_core.evaluate import evaluate, failure_summary
+        from eat_core.evaluation.lifecycle import failure_summary
+        from eat_core.evaluation.loop import evaluate
 
         result = evaluate(cfg, db, run_id=request.run_id, progress=lambda msg: typer.echo(msg, err=True))
         if result.failed_shards:
@@ -164,10 +143,11 @@ def run(
     _fail_run(db, request.run_id or _run_id(cfg), message)
 
 
+
 def _run_id(cfg) -> str:
-    from eat_core.evaluate import run_id_for
 
     return run_id_for(cfg)
+
 
 
 @app.command()
@@ -255,6 +235,7 @@ def tag(
     raise typer.Exit(2 if isinstance(outcome, EatError) and not outcome.retryable else 1)
 
 
+
 @app.command()
 @friendly
 def results(run_id: str = typer.Argument(None, help="run id (default: the latest run)"),
@@ -264,11 +245,11 @@ def results(run_id: str = typer.Argument(None, help="run id (default: the latest
     """Print the per-language results of a run from DuckDB (works while a run is in progress).
 
     ``table``: the run, its inputs, then one line per language; ``csv``/``json``/``parquet``: one row per language
-    with every metric and cost (``eat_core.report.results_frame``).
+    with every metric and cost (``eat_core.results.report.results_frame``).
     """
-    from eat_core.report import export_results
 
     typer.echo(export_results(db, run_id, fmt, out))
+
 
 
 @app.command()
@@ -279,7 +260,7 @@ def compare(runs: list[str] = typer.Argument(None, help="run ids (default: every
             fmt: str = typer.Option("table", "--format", help="what to print: table, csv or json")) -> None:
     """Methods side by side (EAT Table 4 layout, with the published rows): token F1 under the paper's protocol
     and true positions, failure reasons and costs; writes Markdown and a PNG into --out."""
-    from eat_core.compare import check_format, compare_runs, comparison_csv, comparison_text, write_comparison
+    from eat_core.results.compare import check_format, compare_runs, comparison_csv, comparison_text, write_comparison
 
     check_format(fmt)
     cmp = compare_runs(db, runs or None)
@@ -294,9 +275,9 @@ def compare(runs: list[str] = typer.Argument(None, help="run ids (default: every
     typer.echo(f"wrote {md} and {png}", err=fmt == "csv")
 
 
-from eat_cli.score import score as _score  # noqa: E402  (score imports main's friendly lazily)
 
 app.command("score")(_score)
+
 
 
 @app.command()
@@ -304,14 +285,14 @@ app.command("score")(_score)
 def resume(run_id: str = typer.Argument(..., help="run id to resume"),
            db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file")) -> None:
     """Re-run only the missing or failed shards of a run (finished shards and cached LLM calls are reused)."""
-    from eat_core.evaluate import evaluate, failure_summary, load_run_config
-    from eat_core.report import results_table
+    from eat_core.results.report import results_table
 
     cfg = load_run_config(db, run_id)
     result = evaluate(cfg, db, run_id=run_id, progress=lambda msg: typer.echo(msg, err=True))
     if result.failed_shards:
         _fail_run(db, run_id, failure_summary(run_id, result.failed_shards, retried=False))
     typer.echo(results_table(db, run_id))
+
 
 
 @app.command()
@@ -321,12 +302,12 @@ def report(run_id: str = typer.Argument(None, help="run id (default: the latest 
            out: Path = typer.Option(Path("reports"), help="directory for RUN.md and RUN.png")) -> None:
     """Write a Markdown report (EAT Table 4 layout) and an F1/BLEU/L_e plot (EAT Figure 3) for a run."""
     from eat_core.errors import ConfigError
-    from eat_core.report import write_report
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out: {out} is a file; give a directory")
     md, png = write_report(db, run_id, out)
     typer.echo(f"wrote {md} and {png}")
+
 
 
 @app.command("train-extractor")
@@ -349,8 +330,8 @@ def train_extractor(
     limit_eval: int = typer.Option(None, help="use only the first N evaluation sentences"),
 ) -> None:
     """Train and evaluate an English NER extractor (Flan-T5 text-to-text or token classification); prints F1."""
-    from eat_core.extractors.training import ExtractorTrainConfig
-    from eat_core.extractors.training import train_extractor as train
+    from eat_core.training.extractor import ExtractorTrainConfig
+    from eat_core.training.extractor import train_extractor as train
 
     defaults = {"t5": "google/flan-t5-base", "token-classification": "bert-base-multilingual-cased"}
     if kind not in defaults:
@@ -364,6 +345,7 @@ def train_extractor(
     m = manifest["metrics"]
     typer.echo(f"{eval_split} entity_f1={m['entity_f1']:.2f} precision={m['entity_precision']:.2f} "
                f"recall={m['entity_recall']:.2f} token_f1={m['token_f1']:.2f}  model={output / 'final'}")
+
 
 
 @app.command()
@@ -386,8 +368,8 @@ def finetune(
     seed: int = typer.Option(42),
 ) -> None:
     """QLoRA fine-tune the LLM on an EACL ShareGPT export (EAT §3.3); writes a PEFT adapter and its manifest."""
-    from eat_core.finetune import FinetuneConfig
-    from eat_core.finetune import finetune as run_finetune
+    from eat_core.training.finetune import FinetuneConfig
+    from eat_core.training.finetune import finetune as run_finetune
 
     cfg = FinetuneConfig(base_model=base_model, train_file=str(train), valid_file=str(valid) if valid else None,
                          output_dir=str(output), load_in_4bit=four_bit, lora_r=lora_r, lora_alpha=lora_alpha,
@@ -397,6 +379,7 @@ def finetune(
     evals = ", ".join(f"epoch {e['epoch']:.0f}: {e['eval_loss']:.4f}" for e in manifest["eval_loss_per_epoch"])
     typer.echo(f"adapter={output / 'adapter'} train_loss={manifest['train_loss']:.4f}"
                + (f" eval_loss=[{evals}]" if evals else ""))
+
 
 
 def _wiki_languages(value: str) -> list[str]:
@@ -411,6 +394,7 @@ def _wiki_languages(value: str) -> list[str]:
         raise ConfigError(f"--languages: {', '.join(map(repr, bad)) or 'nothing'} is not a Wikipedia language code "
                           "(like zh, ja, zh-yue)")
     return codes
+
 
 
 def _entities(entities: Path | None, conll: Path | None, official: Path | None) -> list[str]:
@@ -432,6 +416,7 @@ def _entities(entities: Path | None, conll: Path | None, official: Path | None) 
     if not found:
         raise ConfigError("no English entities: pass --entities FILE, --conll FILE or --official DIR")
     return list(dict.fromkeys(found))
+
 
 
 @eacl_app.command("harvest")
@@ -468,6 +453,7 @@ def eacl_harvest(
         typer.echo(f"stopped early: {report.stopped_early}; run the same command again to continue")
 
 
+
 @eacl_app.command("build")
 @friendly
 def eacl_build(
@@ -502,6 +488,7 @@ def eacl_build(
     typer.echo(stats_table(judged))
 
 
+
 @eacl_app.command("stats")
 @friendly
 def eacl_stats(
@@ -519,6 +506,7 @@ def eacl_stats(
         typer.echo(f"  {j.lang} u={j.tgt_entity!r} v1={j.first_sentence[:90]!r}")
 
 
+
 @data_app.command("check")
 @friendly
 def data_check(
@@ -532,7 +520,6 @@ def data_check(
     """Validate WikiANN files and print sentence, token and entity counts per language."""
     from eat_core.bio import spans_from_tags
     from eat_core.data.wikiann import load_wikiann_local
-    from eat_core.validate import parse_languages
 
     codes = parse_languages(languages)
     typer.echo(f"{'lang':<5} {'sentences':>9} {'tokens':>8} {'entities':>8} {'repaired':>8}  file")
@@ -543,9 +530,9 @@ def data_check(
                    f"{rep.path}")
 
 
-# -- `eat silver` and `eat distill` (eat_core/distill) ----------------------------------------------------------------
 
 _ROUTE_HELP = "eat (EAT as teacher), crop (CROP as teacher) or projection (translate-train label projection)"
+
 
 
 def _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
@@ -556,10 +543,12 @@ def _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, l
                 max_entities=max_entities, keep_empty=keep_empty, dev_share=dev_share, seed=seed)
 
 
+
 def _teacher_failed(exc) -> None:
     """A teacher's or student's evaluation run with failed shards: one line, exit 1 (the same command resumes)."""
     _error(" ".join(str(exc).split()))
     raise typer.Exit(1)
+
 
 
 @app.command()
@@ -588,7 +577,6 @@ def silver(
 ) -> None:
     """Build a silver training set (teacher EAT or CROP, or label projection); print counts and drop reasons."""
     from eat_core.distill.pipeline import TeacherFailed, coerce_distill, silver_only
-    from eat_core.validate import parse_languages
 
     fields = _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
                              extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share,
@@ -601,6 +589,7 @@ def silver(
             _teacher_failed(exc)
         typer.echo(summary.line())
         typer.echo(f"  {Path(summary.export_dir) / summary.lang / 'train.tsv'}  signature={summary.signature}")
+
 
 
 @app.command()
@@ -639,7 +628,6 @@ def distill(
 ) -> None:
     """Distil a fast student: teacher -> silver set -> student -> evaluation run; each step resumable."""
     from eat_core.distill.pipeline import StudentFailed, TeacherFailed, coerce_distill, plan_distill
-    from eat_core.report import results_table
 
     fields = _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
                              extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share,
@@ -682,5 +670,7 @@ def distill(
         typer.echo(results_table(db, e["run_id"]))
 
 
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+

@@ -26,7 +26,7 @@ def score(
     run: str = typer.Option(None, "--run", help="run id in --db (default: the latest run)"),
 ) -> None:
     """Score GOLD against PRED (or a stored run with --db) under the paper's protocol and ours."""
-    from eat_cli.main import friendly
+    from eat_cli.app import friendly
 
     friendly(_score)(gold, pred, lang, protocol, fmt, db, run)
 
@@ -34,7 +34,7 @@ def score(
 def _score(gold: Path | None, pred: Path | None, lang: str | None, protocol: str, fmt: str, db: Path | None,
            run: str | None) -> None:
     from eat_core.errors import ConfigError
-    from eat_core.metrics import protocol_names
+    from eat_core.scoring.language import protocol_names
 
     names = protocol_names(protocol)
     if lang is not None:
@@ -57,10 +57,11 @@ def _score(gold: Path | None, pred: Path | None, lang: str | None, protocol: str
 
 
 def _one_language(value: str) -> str:
-    """``--lang`` as every command reads it (``eat_core.validate.parse_languages``): a known code, case-insensitive;
-    an unknown one would be scored silently under the wrong convention (per word instead of per character)."""
+    """``--lang`` as every command reads it (``eat_core.config.coerce.parse_languages``): a known code,
+    case-insensitive; an unknown one would be scored silently under the wrong convention (per word instead of per
+    character)."""
+    from eat_core.config.coerce import parse_languages
     from eat_core.errors import ConfigError
-    from eat_core.validate import parse_languages
 
     codes = parse_languages(value, "--lang")
     if len(codes) != 1:
@@ -77,8 +78,8 @@ def _files(gold: Path, pred: Path, lang: str, names: tuple[str, ...]) -> dict:
 
 def _stored_run(db: Path, run: str | None, lang: str | None, names: tuple[str, ...]) -> dict[str, dict]:
     from eat_core.errors import ConfigError
-    from eat_core.report import latest_run
     from eat_core.store import Store
+    from eat_core.store.lookups import latest_run
 
     if not Path(db).is_file():
         raise ConfigError(f"--db {db}: no such DuckDB workspace")
@@ -98,7 +99,8 @@ def _stored_run(db: Path, run: str | None, lang: str | None, names: tuple[str, .
 
 
 def _result(title: str, tokens, gold, pred, lang: str, names: tuple[str, ...]) -> dict:
-    from eat_core.metrics import micro, per_type, protocol_counts
+    from eat_core.scoring.counts import micro, per_type
+    from eat_core.scoring.language import protocol_counts
 
     counts = protocol_counts(tokens, gold, pred, lang, names)
     with_gold = sum(any(t != "O" for t in g) for g in gold)
@@ -115,7 +117,7 @@ def _json(result: dict) -> dict:
 
 
 def _table(result: dict) -> str:
-    from eat_core.metrics import PAPER_PROTOCOL, RECOMMENDED_PROTOCOL
+    from eat_core.scoring.counts import PAPER_PROTOCOL, RECOMMENDED_PROTOCOL
 
     header = f"{'protocol':<14} {'type':<6} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}"
     lines = [result["title"], header, "-" * len(header)]

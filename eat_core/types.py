@@ -106,3 +106,13 @@ class Prediction:
     tags: tuple[str, ...]
     failures: list[str]
     transcript: Transcript
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """One input of a run: ``name`` is stable across runs (``llm``, ``data:zh``), ``fingerprint`` is its content."""
+
+    name: str
+    kind: str
+    path: str | None
+    fingerprint: str

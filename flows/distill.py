@@ -11,7 +11,6 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
-from eat_core.distill.config import DistillRequest
 from eat_core.distill.pipeline import (
     coerce_distill,
     evaluation_key,
@@ -23,6 +22,7 @@ from eat_core.distill.pipeline import (
     student_key,
     teacher_key,
 )
+from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import SilverSummary
 from eat_core.errors import EatError
 from tasks.distill import (

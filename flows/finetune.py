@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from eat_core.finetune import FinetuneConfig
+from eat_core.training.finetune import FinetuneConfig
 from tasks.eacl import finetune_task
 
 

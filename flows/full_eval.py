@@ -1,6 +1,6 @@
 """``full_eval``: every language split into shards, each shard a retried, cached task; then metrics.
 
-The request is validated first (``eat_core.validate``): a bad parameter fails the run at once, its one line as the
+The request is validated first (``eat_core.config.coerce``): a bad parameter fails the run at once, its one line as the
 state message. Failed shards do not stop the others: the flow waits for all of them, scores what finished, and ends
 Failed naming each shard that still failed with its cause (errors a retry cannot fix are not retried). Re-running
 with the same parameters (a new deployment run, or ``prefect flow-run retry``) recomputes only missing or failed
@@ -13,11 +13,14 @@ from prefect import flow, get_run_logger
 from prefect.futures import wait
 from prefect.states import Failed
 
-from eat_core.config import EvalRequest
+from eat_core.config.coerce import coerce_request
+from eat_core.config.requests import EvalRequest
 from eat_core.errors import EatError, one_line
-from eat_core.evaluate import ProgressTracker, end_run, failure_summary, run_id_for
+from eat_core.evaluation.checks import validate_request
+from eat_core.evaluation.identity import run_id_for
+from eat_core.evaluation.lifecycle import end_run, failure_summary
+from eat_core.evaluation.progress import ProgressTracker
 from eat_core.store import Store
-from eat_core.validate import coerce_request, validate_request
 from tasks.artifacts import publish_results_task
 from tasks.distributed import run_on_dask, uses_dask
 from tasks.evaluation import plan_shards_task, score_run_task, shard_task

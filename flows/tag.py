@@ -14,7 +14,7 @@ from prefect.futures import wait
 from prefect.states import Failed
 
 from eat_core.errors import EatError, one_line
-from eat_core.evaluate import ProgressTracker
+from eat_core.evaluation.progress import ProgressTracker
 from eat_core.store import Store
 from eat_core.tagging.export import OrderedWriter
 from eat_core.tagging.request import TagRequest, coerce_tag_request, validate_tag_request

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from eat_core.extractors.training import ExtractorTrainConfig
+from eat_core.training.extractor import ExtractorTrainConfig
 from tasks.training import train_extractor_task
 
 

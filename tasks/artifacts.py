@@ -1,6 +1,6 @@
 """Thin Prefect task: a run's results as artifacts on its flow run, so the Prefect UI shows them without a terminal.
 
-Two artifacts per run (``eat_core.compare.run_artifacts`` builds them; keys are lowercase letters, digits and
+Two artifacts per run (``eat_core.results.compare.run_artifacts`` builds them; keys are lowercase letters, digits and
 dashes, one key per run so a resumed run adds a new version under the same key):
 
 * ``eat-results-<run>``: Markdown: the run beside the published rows (EAT Table 4 layout), token F1 under the
@@ -14,7 +14,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from eat_core.compare import run_artifacts
+from eat_core.results.compare import run_artifacts
 
 
 @task(name="publish_results", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE, persist_result=False)

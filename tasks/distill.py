@@ -19,7 +19,6 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import CachePolicy
 
-from eat_core.distill.config import DistillRequest
 from eat_core.distill.pipeline import (
     build_silver,
     evaluate_student,
@@ -28,9 +27,10 @@ from eat_core.distill.pipeline import (
     tag_with_teacher,
     train_student,
 )
+from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import SilverSummary
 from eat_core.hashing import content_hash
-from tasks.cache import code_version
+from tasks.policies import code_version
 from tasks.storage import DuckDBKeyStorage
 
 

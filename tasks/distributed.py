@@ -4,7 +4,7 @@ The compute task never sees the DuckDB file: it gets the shard's configuration a
 already has for those sentences, and returns predictions, counters and the calls it made. The flow process, the
 one writer, persists each result as it arrives. Finished shards are not submitted at all (the flow reads their
 status from DuckDB), so Prefect's cache records need no storage that every worker reaches. Models load once per
-Dask worker process (``eat_core.evaluate.pipeline_for`` memoises them) and serve every shard sent there.
+Dask worker process (``eat_core.evaluation.session.pipeline_for`` memoises them) and serve every shard sent there.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from eat_core.config import EvalRequest, RunConfig
-from eat_core.detached import ShardOutput, compute_shard, persist_shard, shard_content
+from eat_core.config.requests import EvalRequest
+from eat_core.config.run import RunConfig
 from eat_core.errors import one_line
+from eat_core.evaluation.detached import ShardOutput, compute_shard, persist_shard, shard_content
 from eat_core.store import Store
 from tasks.evaluation import retry_unless_permanent
 

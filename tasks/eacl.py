@@ -1,4 +1,4 @@
-"""Thin Prefect tasks over eat_core.eacl and eat_core.finetune."""
+"""Thin Prefect tasks over eat_core.eacl and eat_core.training.finetune."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from prefect import task
 
 from eat_core.eacl.corpus import export_sharegpt, judge_pairs, stats_table, store_pairs
 from eat_core.eacl.harvest import Harvester, harvested_pairs
-from eat_core.finetune import FinetuneConfig, finetune
 from eat_core.store import Store
+from eat_core.training.finetune import FinetuneConfig, finetune
 
 
 @task(name="harvest_eacl", retries=2, retry_delay_seconds=60)

@@ -1,4 +1,4 @@
-"""Thin Prefect tasks over ``eat_core.evaluate``: one core call each."""
+"""Thin Prefect tasks over ``eat_core.evaluation.loop``: one core call each."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import logging
 
 from prefect import task
 
-from eat_core.config import RunConfig
+from eat_core.config.run import RunConfig
 from eat_core.errors import is_retryable
-from eat_core.evaluate import finish_run, input_notes, load_language, plan_shards, run_shard, shards_of, start_run
+from eat_core.evaluation.data import input_notes, load_language
+from eat_core.evaluation.lifecycle import finish_run, start_run
+from eat_core.evaluation.shards import plan_shards, run_shard, shards_of
 from eat_core.store import Store
-from tasks.cache import ShardCachePolicy
+from tasks.policies import ShardCachePolicy
 from tasks.storage import key_storage_for
 
 

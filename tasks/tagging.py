@@ -10,13 +10,13 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import CachePolicy
 
-from eat_core.config import RunConfig
+from eat_core.config.run import RunConfig
 from eat_core.hashing import content_hash
 from eat_core.store import Store
 from eat_core.tagging.request import TagRequest
 from eat_core.tagging.runner import describe_plan, finish_tag_run, plan_tag, run_tag_shard, start_tag_run
-from tasks.cache import code_version
 from tasks.evaluation import retry_unless_permanent
+from tasks.policies import code_version
 from tasks.storage import key_storage_for
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from eat_core.extractors.training import ExtractorTrainConfig, train_extractor
+from eat_core.training.extractor import ExtractorTrainConfig, train_extractor
 
 
 @task(name="train_extractor", tags=["gpu"])

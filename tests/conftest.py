@@ -75,21 +75,21 @@ def tiny_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_qwen(tiny_root) -> Path:
-    from eat_core.tiny_models import build_tiny_qwen2
+    from eat_core.weights.tiny import build_tiny_qwen2
 
     return build_tiny_qwen2(tiny_root)
 
 
 @pytest.fixture(scope="session")
 def tiny_t5(tiny_root) -> Path:
-    from eat_core.tiny_models import build_tiny_t5
+    from eat_core.weights.tiny import build_tiny_t5
 
     return build_tiny_t5(tiny_root)
 
 
 @pytest.fixture(scope="session")
 def tiny_token_classifier(tiny_root) -> Path:
-    from eat_core.tiny_models import build_tiny_token_classifier
+    from eat_core.weights.tiny import build_tiny_token_classifier
 
     return build_tiny_token_classifier(tiny_root)
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eat_core.align import answer_candidates, fold, place_entities, tags_from_placements
+from eat_core.engine.align import answer_candidates, fold, place_entities, tags_from_placements
 from eat_core.types import EnglishEntity
 
 

@@ -15,12 +15,13 @@ import pytest
 from chat_server import ChatServer
 from conftest import REPO
 
-from eat_core.config import get_profile
+from eat_core.config.coerce import parse_languages
+from eat_core.config.run import get_profile
 from eat_core.data.limits import InputLimits, apply_limits
 from eat_core.errors import ConfigError, DataError
+from eat_core.evaluation.checks import validate_request
 from eat_core.store import Store
 from eat_core.types import Sentence
-from eat_core.validate import parse_languages, validate_request
 
 
 def eat(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -201,8 +202,8 @@ def _stored(db: Path, run_id: str) -> dict:
 
 
 def test_cached_run_equals_fresh_run_in_every_stored_column_and_counts_hits(tmp_path):
-    from eat_core.evaluate import evaluate
-    from eat_core.report import results_rows
+    from eat_core.evaluation.loop import evaluate
+    from eat_core.results.report import results_rows
 
     db = tmp_path / "w.duckdb"
     cfg = validate_request({"profile": "smoke", "languages": ["zh"], "limit": 4, "shard_size": 2})
@@ -221,7 +222,7 @@ def test_cached_run_equals_fresh_run_in_every_stored_column_and_counts_hits(tmp_
 
 
 def test_runs_stopped_by_ctrl_c_or_an_error_are_marked_and_resume(tmp_path, monkeypatch):
-    import eat_core.evaluate as ev
+    import eat_core.evaluation.loop as ev
 
     db = tmp_path / "w.duckdb"
     cfg = validate_request({"profile": "smoke", "languages": ["zh"], "limit": 2, "shard_size": 2})
@@ -245,7 +246,7 @@ def test_runs_stopped_by_ctrl_c_or_an_error_are_marked_and_resume(tmp_path, monk
 
 
 def test_a_run_id_with_dot_dot_or_slash_cannot_write_outside_out(tmp_path):
-    from eat_core.report import write_report
+    from eat_core.results.report import write_report
 
     db = tmp_path / "w.duckdb"
     out = tmp_path / "deep" / "out"
@@ -355,7 +356,7 @@ def test_every_command_with_db_checks_it_first(command, tmp_path, read_only_dir,
 def test_checking_db_never_drops_the_duckdb_lock_this_process_holds(tmp_path):
     """Closing any descriptor of a file drops the process's POSIX locks on it, DuckDB's too: a check that opened
     the file while a flow of this process writes it would let another process in."""
-    from eat_core.validate import check_db
+    from eat_core.store.location import check_db
 
     db = tmp_path / "w.duckdb"
     with Store(db).connect():

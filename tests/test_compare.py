@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from conftest import REPO, needs_full_data
 
-from eat_core.compare import PUBLISHED, artifact_key, compare_runs
-from eat_core.config import get_profile
+from eat_core.config.run import get_profile
+from eat_core.results.compare import PUBLISHED, artifact_key, compare_runs
 from eat_core.store import Store
 
 TC = {"extractor.name": "token-classification", "extractor.model": "tiny:bert-tc"}
@@ -27,7 +27,7 @@ PAPERS = REPO.parent / "shared" / "papers"
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> dict:
     """One DuckDB file with a smoke run per method (zh and ru, 4 sentences each, shards of 2)."""
-    from eat_core.evaluate import evaluate
+    from eat_core.evaluation.loop import evaluate
 
     db = tmp_path_factory.mktemp("compare") / "w.duckdb"
     runs = {}
@@ -216,7 +216,7 @@ def test_unknown_run_and_bad_format_exit_2_with_one_line(workspace, tmp_path, ca
 
 
 def test_results_formats_round_trip_through_pandas(workspace, tmp_path, capsys):
-    from eat_core.report import results_frame
+    from eat_core.results.report import results_frame
 
     db, run_id = workspace["db"], workspace["runs"]["direct"]
     frame = results_frame(db, run_id)
@@ -272,7 +272,7 @@ def test_full_eval_publishes_results_as_artifacts_on_its_flow_run(prefect_harnes
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from eat_core.config import EvalRequest
+    from eat_core.config.requests import EvalRequest
     from flows.full_eval import full_eval
 
     db = tmp_path / "flow.duckdb"

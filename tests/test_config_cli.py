@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO
 from pydantic import ValidationError
 
-from eat_core.config import LLMConfig, RunConfig, get_profile, load_config_file
+from eat_core.config.run import LLMConfig, RunConfig, get_profile, load_config_file
 from eat_core.errors import ConfigError
 from eat_core.prompts import PromptSet
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from eat_core.config import get_profile
+from eat_core.config.run import get_profile
 from eat_core.errors import ConfigError, DataError, EatError, StoreError
 from eat_core.store import SCHEMA_VERSION, Store
 
@@ -107,7 +107,7 @@ def _write_demos(root: Path, text: str) -> Path:
 
 
 def test_editing_the_demonstrations_in_place_changes_the_run_id(tmp_path):
-    from eat_core.evaluate import run_id_for
+    from eat_core.evaluation.identity import run_id_for
 
     demos = tmp_path / "demos"
     path = _write_demos(demos, DEMOS)
@@ -117,15 +117,15 @@ def test_editing_the_demonstrations_in_place_changes_the_run_id(tmp_path):
     _write_demos(demos, DEMOS.replace("Paris\tB-LOC", "Berlin\tB-LOC"))  # another length: the memo sees it
     second = run_id_for(cfg)
     assert second != first
-    from eat_core.evaluate import inputs_of
+    from eat_core.evaluation.identity import inputs_of
 
     item = inputs_of(cfg).by_name()["demonstrations"]
     assert item.kind == "data" and item.path == str(path)
 
 
 def test_a_missing_demonstrations_file_is_an_error_naming_it(tmp_path):
-    from eat_core.evaluate import run_id_for
-    from eat_core.validate import validate_config
+    from eat_core.evaluation.checks import validate_config
+    from eat_core.evaluation.identity import run_id_for
 
     missing = tmp_path / "no-such-demos"
     cfg = _direct(missing)
@@ -149,7 +149,7 @@ def test_an_unreadable_demonstrations_file_is_an_error_naming_it(tmp_path):
 
 def test_without_a_source_the_bundled_sample_is_used_and_said_once(caplog):
     from eat_core.data import SAMPLE_DIR
-    from eat_core.evaluate import inputs_of
+    from eat_core.evaluation.identity import inputs_of
     from eat_core.methods import direct
 
     direct._NOTED.clear()
@@ -168,7 +168,7 @@ def test_without_a_source_the_bundled_sample_is_used_and_said_once(caplog):
 
 
 def test_a_failed_student_evaluation_raises_student_failed(tmp_path, monkeypatch):
-    import eat_core.evaluate as evaluation
+    import eat_core.evaluation.loop as evaluation
     from eat_core.distill import pipeline
 
     plan = pipeline.plan_distill({"lang": "de", "profile": "smoke", "db": str(tmp_path / "w.duckdb"),

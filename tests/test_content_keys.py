@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from eat_core.config import get_profile
+from eat_core.config.run import get_profile
 from eat_core.data import SAMPLE_DIR
-from eat_core.evaluate import evaluate
+from eat_core.evaluation.loop import evaluate
 from eat_core.store import Store
 
 LANG = "zh"
@@ -20,8 +20,8 @@ LANG = "zh"
 @pytest.fixture
 def workspace(tmp_path, tiny_root):
     """A local data copy, a local LLM copy and a trained extractor, all in folders the test may rewrite."""
-    from eat_core.extractors.training import ExtractorTrainConfig, train_extractor
-    from eat_core.tiny_models import build_tiny_qwen2
+    from eat_core.training.extractor import ExtractorTrainConfig, train_extractor
+    from eat_core.weights.tiny import build_tiny_qwen2
 
     data = tmp_path / "data"
     (data / LANG).mkdir(parents=True)
@@ -92,7 +92,7 @@ def test_prompt_edited_in_place_starts_a_new_run(workspace):
 
 
 def test_llm_weights_overwritten_in_place_start_a_new_run(workspace, tiny_root):
-    from eat_core.tiny_models import build_tiny_qwen2
+    from eat_core.weights.tiny import build_tiny_qwen2
 
     def edit(ws):
         other = build_tiny_qwen2(tiny_root / "other", seed=7)
@@ -107,7 +107,7 @@ def test_llm_weights_overwritten_in_place_start_a_new_run(workspace, tiny_root):
 
 
 def test_extractor_retrained_into_the_same_folder_starts_a_new_run(workspace):
-    from eat_core.extractors.training import train_extractor
+    from eat_core.training.extractor import train_extractor
 
     def edit(ws):
         train_extractor(ws["ext_cfg"].model_copy(update={"seed": 2, "learning_rate": 5e-2, "max_steps": 6}))
@@ -149,7 +149,7 @@ def test_run_inputs_are_recorded_and_a_reused_run_id_over_changed_inputs_is_refu
 
 def test_training_resumes_only_from_checkpoints_of_the_same_inputs(workspace):
     """The extractor step: same inputs are reused as finished; changed data never resumes stale checkpoints."""
-    from eat_core.extractors.training import train_extractor
+    from eat_core.training.extractor import train_extractor
 
     ws = workspace
     out = Path(ws["ext_cfg"].output_dir)

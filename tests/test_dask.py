@@ -10,10 +10,12 @@ import time
 
 import pytest
 
-from eat_core.config import EvalRequest
-from eat_core.detached import MemoryCalls, compute_shard, persist_shard, shard_content
+from eat_core.config.requests import EvalRequest
 from eat_core.errors import StoreError
-from eat_core.evaluate import evaluate, plan_shards, start_run
+from eat_core.evaluation.detached import MemoryCalls, compute_shard, persist_shard, shard_content
+from eat_core.evaluation.lifecycle import start_run
+from eat_core.evaluation.loop import evaluate
+from eat_core.evaluation.shards import plan_shards
 from eat_core.store import Store
 
 pytestmark = pytest.mark.slow

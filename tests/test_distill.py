@@ -19,18 +19,18 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from eat_core.config import EngineConfig
+from eat_core.config.run import EngineConfig
 from eat_core.data.wikiann import load_wikiann_local
-from eat_core.distill.config import DistillRequest
 from eat_core.distill.filters import Candidate, crop_rule, eat_rule, judge, projection_rule, relabel_rule
 from eat_core.distill.pipeline import distill, plan_distill, silver_key, silver_only, student_dir
 from eat_core.distill.projection import english_request, project_answer, project_shard, tokenise
+from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import SilverRow, assign_parts, silver_id_for
+from eat_core.engine.translate import DualTranslator
 from eat_core.errors import ConfigError, DataError
 from eat_core.llm import BACKENDS
 from eat_core.llm.base import Completion, LLMBackend
 from eat_core.store import Store
-from eat_core.translate import DualTranslator
 from eat_core.types import Sentence
 
 
@@ -284,7 +284,7 @@ def test_student_is_trained_saved_loaded_and_evaluated_into_a_run_with_self_trai
 
 
 def test_resume_after_a_crash_skips_finished_steps(tmp_path, echo_backend, monkeypatch):
-    import eat_core.extractors.training as training
+    import eat_core.training.extractor as training
 
     real = training.train_extractor
 

@@ -15,14 +15,14 @@ import time
 import pytest
 from chat_server import ChatServer
 
-from eat_core.config import get_profile
+from eat_core.config.run import get_profile
 from eat_core.errors import ConfigError, ServiceUnavailable, is_retryable
-from eat_core.evaluate import evaluate
+from eat_core.evaluation.checks import validate_config
+from eat_core.evaluation.loop import evaluate
 from eat_core.llm.base import Decoding
 from eat_core.llm.endpoints import EndpointPool, parse_base_urls
 from eat_core.llm.openai_backend import OpenAIBackend
 from eat_core.store import Store
-from eat_core.validate import validate_config
 
 NAMES = ["Alder", "Brook", "Cedar", "Dorn", "Elm", "Fenwick", "Garrow", "Hollis", "Ivers", "Juniper"]
 CUES = ["City", "University", "River", "Council", "", ""]

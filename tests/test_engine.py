@@ -10,15 +10,17 @@ from chat_server import ChatServer
 from conftest import WIKIANN
 
 from eat_core.bio import spans_from_tags
-from eat_core.config import get_profile
+from eat_core.config.run import get_profile
 from eat_core.data.wikiann import load_wikiann_local
-from eat_core.evaluate import evaluate
+from eat_core.engine.translate import DualTranslator, clean_translation
+from eat_core.evaluation.loop import evaluate
 from eat_core.languages import join_tokens
 from eat_core.llm.cache import CachedLLM
 from eat_core.llm.openai_backend import OpenAIBackend
-from eat_core.metrics import entity_counts, micro, token_counts
+from eat_core.scoring.counts import micro
+from eat_core.scoring.entity_f1 import entity_counts
+from eat_core.scoring.token_f1 import token_counts
 from eat_core.store import Store
-from eat_core.translate import DualTranslator, clean_translation
 from eat_core.types import EnglishEntity
 
 

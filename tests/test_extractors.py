@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from conftest import WIKIANN
 
-from eat_core.config import ExtractorConfig
+from eat_core.config.run import ExtractorConfig
 from eat_core.errors import ConfigError
 from eat_core.extractors import load_extractor
 from eat_core.extractors.heuristic import CapitalisedSpanExtractor
@@ -82,7 +82,7 @@ def test_registry_names_and_suggestions():
 
 @pytest.mark.parametrize(("kind", "base"), [("t5", "tiny:t5"), ("token-classification", "tiny:bert-tc")])
 def test_training_on_real_english_lowers_loss_and_reloads_identically(kind, base, tmp_path):
-    from eat_core.extractors.training import ExtractorTrainConfig, train_extractor
+    from eat_core.training.extractor import ExtractorTrainConfig, train_extractor
 
     out = tmp_path / kind
     cfg = ExtractorTrainConfig(kind=kind, base_model=base, data_dir=str(WIKIANN), output_dir=str(out), epochs=2,
@@ -112,10 +112,10 @@ def test_training_on_real_english_lowers_loss_and_reloads_identically(kind, base
 
 
 def test_trained_extractors_plug_into_the_engine(tmp_path):
-    from eat_core.config import get_profile
-    from eat_core.evaluate import evaluate
-    from eat_core.extractors.training import ExtractorTrainConfig, train_extractor
+    from eat_core.config.run import get_profile
+    from eat_core.evaluation.loop import evaluate
     from eat_core.store import Store
+    from eat_core.training.extractor import ExtractorTrainConfig, train_extractor
 
     out = tmp_path / "tc"
     train_extractor(ExtractorTrainConfig(kind="token-classification", base_model="tiny:bert-tc",

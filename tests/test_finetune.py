@@ -8,7 +8,7 @@ import pytest
 from conftest import EACL
 
 from eat_core.errors import ConfigError, DataError
-from eat_core.finetune import FinetuneConfig, encode_chat, finetune, read_sharegpt
+from eat_core.training.finetune import FinetuneConfig, encode_chat, finetune, read_sharegpt
 
 pytest.importorskip("bitsandbytes")
 

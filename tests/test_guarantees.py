@@ -20,12 +20,13 @@ from conftest import FIXTURE_DATA, FULL_WIKIANN, WIKIANN, needs_full_data
 
 from eat_core.bio import spans_from_tags
 from eat_core.data.wikiann import load_wikiann_local, read_wikiann_file
+from eat_core.engine.translate import DualTranslator
 from eat_core.languages import LANGUAGE_NAMES
 from eat_core.llm.base import Completion, Decoding, LLMBackend
 from eat_core.llm.cache import CachedLLM
-from eat_core.metrics import entity_counts, micro
+from eat_core.scoring.counts import micro
+from eat_core.scoring.entity_f1 import entity_counts
 from eat_core.store import Store
-from eat_core.translate import DualTranslator
 from eat_core.types import EnglishEntity
 
 CHAT = [{"role": "system", "content": "You translate."}, {"role": "user", "content": "北京大学位于北京。"}]

@@ -27,10 +27,14 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from eat_core.config import EvalRequest, get_profile
+from eat_core.config.requests import EvalRequest
+from eat_core.config.run import get_profile
 from eat_core.data import SAMPLE_DIR
-from eat_core.evaluate import evaluate, finish_run, load_language, plan_shards, shards_of, start_run
-from eat_core.inputs import sentences_fingerprint
+from eat_core.evaluation.data import load_language
+from eat_core.evaluation.identity import sentences_fingerprint
+from eat_core.evaluation.lifecycle import finish_run, start_run
+from eat_core.evaluation.loop import evaluate
+from eat_core.evaluation.shards import plan_shards, shards_of
 from eat_core.languages import join_tokens
 from eat_core.store import Store
 from eat_core.types import Sentence
@@ -129,7 +133,7 @@ def test_a_crash_while_replacing_a_tag_shards_rows_keeps_the_old_ones(tmp_path):
 
 
 def test_a_detached_shard_is_persisted_all_or_nothing(tmp_path):
-    from eat_core.detached import ShardOutput, persist_shard
+    from eat_core.evaluation.detached import ShardOutput, persist_shard
 
     store = Store(tmp_path / "w.duckdb")
     call = ("k1", "m", None, {"messages": [{"role": "user", "content": "北京"}]}, "Beijing", 3, 4, 0.1)

@@ -1,14 +1,153 @@
-"""eat_core is pure domain logic: it must never import Prefect (directly or through a module it imports)."""
+"""The import graph runs one way, counting imports inside functions too.
+
+Packages: ``eat_cli`` -> ``flows`` -> ``tasks`` -> ``eat_core``; ``eat_core`` never imports Prefect. Inside
+``eat_core``, each folder sits on a layer and imports only its own layer or lower ones (``LAYERS``, lowest first):
+orchestration (``evaluation``, ``results``, the applications) above the domain (engine, methods, scoring) above the
+models and storage above the kernel. No module takes part in an import cycle.
+"""
+
+from __future__ import annotations
 
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import REPO
 
+PACKAGES = ("eat_core", "tasks", "flows", "eat_cli")  # lowest first
+LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in (
+    "errors types bio languages hashing registry",  # the kernel: modules at the top of eat_core
+    "data",
+    "config",
+    "store prompts",
+    "weights",
+    "llm extractors",
+    "engine scoring",
+    "methods",
+    "evaluation",
+    "results",
+    "tagging distill eacl training",
+))
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve(module: str, level: int, current: str, is_package: bool) -> str:
+    if level == 0:
+        return module
+    base = current.split(".")
+    base = base if is_package else base[:-1]
+    base = base[: len(base) - (level - 1)]
+    return ".".join(base + ([module] if module else []))
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Edges between first-party modules, from every import statement (top level and inside functions)."""
+    files = {_module_name(p): p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in files}
+    for name, path in files.items():
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = _resolve(node.module or "", node.level, name, is_package)
+                targets = [f"{base}.{a.name}" for a in node.names] + [base]
+            for target in targets:
+                while target and target not in files:
+                    target = target.rpartition(".")[0]
+                if target and target != name and not name.startswith(target + "."):
+                    graph[name].add(target)
+    return graph
+
+
+def layer_of(module: str) -> int:
+    """The layer of an eat_core module (its folder, or its own name for a kernel module)."""
+    parts = module.split(".")
+    key = parts[1] if len(parts) > 1 else ""
+    for index, layer in enumerate(LAYERS):
+        if key in layer:
+            return index
+    raise AssertionError(f"{module}: not on any layer of tests/test_layering.py LAYERS; place its folder there")
+
+
+def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm: every component of more than one module is an import cycle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                components.append(sorted(component))
+
+    sys.setrecursionlimit(10_000)
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return components
+
+
+def test_no_import_cycles():
+    assert strongly_connected(import_graph()) == []
+
+
+def test_packages_import_downwards_only():
+    rank = {pkg: i for i, pkg in enumerate(PACKAGES)}
+    upward = [f"{a} -> {b}" for a, targets in import_graph().items() for b in targets
+              if rank[b.split(".")[0]] > rank[a.split(".")[0]]]
+    assert upward == []
+
+
+def test_eat_core_layers_import_downwards_only():
+    graph = import_graph()
+    upward = [f"{a} (layer {layer_of(a)}) -> {b} (layer {layer_of(b)})"
+              for a, targets in graph.items() if a.startswith("eat_core.")
+              for b in targets if b.startswith("eat_core.") and layer_of(b) > layer_of(a)]
+    assert upward == []
+
+
+def test_kernel_is_small():
+    """Only kernel modules sit at the top of eat_core; everything else lives in a folder named for its concept."""
+    loose = sorted(p.stem for p in (REPO / "eat_core").glob("*.py") if p.stem != "__init__")
+    assert set(loose) <= LAYERS[0], f"loose modules outside the kernel: {sorted(set(loose) - LAYERS[0])}"
+
+
+def test_the_checker_sees_cycles_and_upward_imports():
+    """The checks above can fail: a planted cycle and a planted upward import are found."""
+    assert strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]
+    assert layer_of("eat_core.errors") < layer_of("eat_core.store.base") < layer_of("eat_core.evaluation.loop")
+
 
 def test_no_prefect_import_in_eat_core_source():
-    offenders = []
+    offenders = [f"{a} -> {b}" for a, targets in import_graph().items() if a.startswith("eat_core")
+                 for b in targets if b.startswith(("tasks", "flows", "eat_cli"))]
     for path in (REPO / "eat_core").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from chat_server import ChatServer
 
-from eat_core.config import LLMConfig
+from eat_core.config.run import LLMConfig
 from eat_core.errors import BackendError, ConfigError
 from eat_core.llm import load_backend
 from eat_core.llm.base import Decoding
@@ -35,7 +35,7 @@ def test_batched_generation_equals_one_at_a_time(tiny_backend):
 
 
 def test_identity_changes_with_weights(tiny_backend, tiny_root):
-    from eat_core.tiny_models import build_tiny_qwen2
+    from eat_core.weights.tiny import build_tiny_qwen2
 
     other = TransformersBackend(str(build_tiny_qwen2(tiny_root, seed=1)))
     assert tiny_backend.identity()["weights"] != other.identity()["weights"]

@@ -11,10 +11,11 @@ import time
 
 import pytest
 
-from eat_core.config import EngineConfig, get_profile
+from eat_core.config.run import EngineConfig, get_profile
 from eat_core.data import SAMPLE_DIR
 from eat_core.data.wikiann import load_wikiann_local
-from eat_core.evaluate import evaluate
+from eat_core.engine.translate import DualTranslator
+from eat_core.evaluation.loop import evaluate
 from eat_core.llm.base import Completion
 from eat_core.methods import METHODS, load_method, method_class
 from eat_core.methods.answers import parse_entities
@@ -24,7 +25,6 @@ from eat_core.methods.direct import DirectMethod, english_examples, render_demon
 from eat_core.methods.fusion import annotate
 from eat_core.methods.model_transfer import iob2_from_labels
 from eat_core.store import Store
-from eat_core.translate import DualTranslator
 from eat_core.types import EnglishEntity, Sentence, Span
 
 
@@ -255,7 +255,7 @@ def test_each_method_runs_end_to_end_on_the_tiny_models_with_its_signature(name,
 
 
 def test_the_method_is_part_of_the_run_id():
-    from eat_core.evaluate import run_id_for
+    from eat_core.evaluation.identity import run_id_for
 
     ids = {run_id_for(method_cfg(name)) for name in ("direct", "crop", "fusion")}
     ids.add(run_id_for(method_cfg("crop", **{"method.crop_matcher": "eat"})))
@@ -269,8 +269,8 @@ def test_every_registered_method_is_importable():
 
 _CHILD = """
 import sys
-from eat_core.config import get_profile
-from eat_core.evaluate import evaluate
+from eat_core.config.run import get_profile
+from eat_core.evaluation.loop import evaluate
 cfg = get_profile("smoke").with_overrides(**{"method.name": sys.argv[2], "data.languages": ("zh", "ru"),
                                              "data.limit": 4, "shard_size": 1})
 evaluate(cfg, sys.argv[1], progress=lambda m: print(m, flush=True))

@@ -10,17 +10,11 @@ from conftest import WIKIANN
 
 from eat_core.bio import to_io
 from eat_core.errors import ConfigError
-from eat_core.metrics import (
-    Counts,
-    bigram_entropy,
-    corpus_bleu,
-    entity_counts,
-    entropy_loss,
-    entropy_units,
-    micro,
-    score_language,
-    token_counts,
-)
+from eat_core.scoring.counts import Counts, micro
+from eat_core.scoring.entity_f1 import entity_counts
+from eat_core.scoring.language import score_language
+from eat_core.scoring.token_f1 import token_counts
+from eat_core.scoring.translation import bigram_entropy, corpus_bleu, entropy_loss, entropy_units
 
 # (gold, pred, token_f1 token (true positions), token_f1 all-sentences, entity_f1); eat-official: tests/test_scorer.py
 CASES = [

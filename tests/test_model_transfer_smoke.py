@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from eat_core.config import EvalRequest
+from eat_core.config.requests import EvalRequest
 from eat_core.store import Store
 
 COMMAND = ["run", "--profile", "smoke", "--method", "model-transfer", "--languages", "zh,ar"]
@@ -59,7 +59,7 @@ def test_direct_command_runs_on_a_fresh_cache_and_keys_the_run_by_the_classifier
 @pytest.mark.slow
 def test_flow_path_runs_and_the_run_appears_in_eat_compare(prefect_harness, tmp_path, capsys):
     from eat_cli.main import app
-    from eat_core.evaluate import run_id_for
+    from eat_core.evaluation.identity import run_id_for
 
     db = tmp_path / "flow.duckdb"
     with pytest.raises(SystemExit) as stop:
@@ -83,8 +83,8 @@ def test_flow_path_runs_and_the_run_appears_in_eat_compare(prefect_harness, tmp_
 
 def test_tiny_classifier_is_built_once_then_reused(tmp_path, monkeypatch):
     from eat_core import tiny_models
-    from eat_core.config import resolve_model_path
     from eat_core.hashing import directory_fingerprint
+    from eat_core.weights.resolve import resolve_model_path
 
     monkeypatch.setenv("EAT_CACHE_DIR", str(tmp_path / "cache"))
     first = Path(resolve_model_path("tiny:bert-tc"))  # a fresh cache: built here

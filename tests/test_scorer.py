@@ -16,7 +16,9 @@ from eat_core.bio import repair_orphan_inside
 from eat_core.data import SAMPLE_DIR
 from eat_core.data.columns import iter_tagged_blocks, read_scoring_pair
 from eat_core.errors import DataError
-from eat_core.metrics import micro, official_counts, official_units, token_counts
+from eat_core.scoring.counts import micro
+from eat_core.scoring.official import official_counts, official_units
+from eat_core.scoring.token_f1 import token_counts
 
 LANGS = ("ar", "de", "en", "es", "fr", "hi", "hy", "ja", "ka", "ko", "nl", "ru", "zh")
 runner = CliRunner()

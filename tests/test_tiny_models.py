@@ -6,7 +6,7 @@ import os
 
 from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoModelForTokenClassification, AutoTokenizer
 
-from eat_core.tiny_models import build_tiny_qwen2
+from eat_core.weights.tiny import build_tiny_qwen2
 
 SCRIPTS = ["北京大学", "東京タワー", "서울특별시", "القاهرة", "नई दिल्ली", "Երևան", "თბილისი", "Москва", "London"]
 

@@ -3,7 +3,7 @@
 Every step is idempotent and finds its own finished work, so a re-run after a crash resumes at the step that failed:
 
 1. **teacher** (routes ``eat``, ``crop``): an evaluation run of the method over the unlabelled corpus
-   (``eat_core.evaluate.evaluate``: finished shards are skipped, every LLM call is cached);
+   (``eat_core.evaluation.loop.evaluate``: finished shards are skipped, every LLM call is cached);
 2. **silver set**: the teacher's predictions filtered (or, route ``projection``, English labelled sentences
    translated with markers, shard by shard); a finished set with the same content key is reused;
 3. **student**: ``train_extractor`` on the export (its step key covers settings, base weights and the data read:
@@ -27,8 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from eat_core.config import EvalRequest, RunConfig
-from eat_core.distill.config import DistillRequest
+from eat_core.config.requests import EvalRequest
+from eat_core.config.run import RunConfig
+from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import (
     SilverRow,
     SilverSummary,
@@ -92,7 +93,7 @@ def coerce_distill(request: DistillRequest | dict | None) -> DistillRequest:
     """A :class:`DistillRequest` from itself or from flow parameters, with one-line errors naming the option."""
     from pydantic import ValidationError
 
-    from eat_core.validate import pydantic_line
+    from eat_core.config.coerce import pydantic_line
 
     if isinstance(request, DistillRequest):
         return request
@@ -107,7 +108,8 @@ def coerce_distill(request: DistillRequest | dict | None) -> DistillRequest:
 
 def plan_distill(request: DistillRequest | dict, *, student: bool = True) -> DistillPlan:
     """Check everything that can be checked before a model loads (one line each, naming the option)."""
-    from eat_core.validate import check_model, validate_request
+    from eat_core.evaluation.checks import validate_request
+    from eat_core.weights.resolve import check_model
 
     r = coerce_distill(request)
     out = Path(r.out)
@@ -123,7 +125,7 @@ def plan_distill(request: DistillRequest | dict, *, student: bool = True) -> Dis
     if student:
         check_model("--base-model", r.preset("base_model"))
         evaluation = student_eval_config(DistillPlan(r, teacher, source), "tiny:bert-tc", 0)
-        from eat_core.evaluate import load_language
+        from eat_core.evaluation.data import load_language
 
         load_language(evaluation, r.lang)  # the evaluation split exists and parses (file and line otherwise)
     return DistillPlan(r, teacher, source)
@@ -133,7 +135,7 @@ def plan_distill(request: DistillRequest | dict, *, student: bool = True) -> Dis
 
 
 def teacher_key(plan: DistillPlan) -> str | None:
-    from eat_core.evaluate import run_id_for
+    from eat_core.evaluation.identity import run_id_for
 
     return run_id_for(plan.teacher) if plan.teacher is not None else None
 
@@ -142,7 +144,8 @@ def tag_with_teacher(plan: DistillPlan, progress: Progress | None = None) -> str
     """Run (or resume) the teacher's evaluation run over the unlabelled corpus; its run id (None for projection)."""
     if plan.teacher is None:
         return None
-    from eat_core.evaluate import evaluate, failure_summary
+    from eat_core.evaluation.lifecycle import failure_summary
+    from eat_core.evaluation.loop import evaluate
 
     result = evaluate(plan.teacher, plan.request.db, progress=_say(progress))
     if result.failed_shards:
@@ -163,7 +166,7 @@ def silver_key(plan: DistillPlan, teacher_run: str | None) -> str:
     """The silver set's id: route, language, the teacher's run id (or the projection's input run key), filters."""
     r = plan.request
     if r.route == "projection":
-        from eat_core.evaluate import run_id_for
+        from eat_core.evaluation.identity import run_id_for
 
         return silver_id_for(r.route, r.lang, {"source": run_id_for(plan.source), "filters": r.filter_settings()})
     return silver_id_for(r.route, r.lang, {"teacher_run": teacher_run, "filters": r.filter_settings()})
@@ -212,7 +215,7 @@ def build_silver(plan: DistillPlan, teacher_run: str | None, out: str | Path | N
 
 
 def _teacher_rows(plan: DistillPlan, store: Store, teacher_run: str) -> list[SilverRow]:
-    from eat_core.evaluate import load_language
+    from eat_core.evaluation.data import load_language
 
     r = plan.request
     order = [s.id for s in load_language(plan.teacher, r.lang)]
@@ -227,7 +230,8 @@ def _projection_rows(plan: DistillPlan, store: Store, silver_id: str, signature:
                      say: Progress) -> list[SilverRow]:
     from eat_core.distill.filters import Candidate
     from eat_core.distill.projection import project_shard
-    from eat_core.evaluate import load_language, shards_of
+    from eat_core.evaluation.data import load_language
+    from eat_core.evaluation.shards import shards_of
 
     r = plan.request
     english = load_language(plan.source, "en")
@@ -258,7 +262,7 @@ def _projection_rows(plan: DistillPlan, store: Store, silver_id: str, signature:
 
 
 def _projection_engine(plan: DistillPlan, store: Store):
-    """The LLM as ``eat_core.evaluate.Pipeline`` builds it (``CachedLLM`` over the configured backend)."""
+    """The LLM as ``eat_core.evaluation.session.Pipeline`` builds it (``CachedLLM`` over the configured backend)."""
     from eat_core.llm import load_backend
     from eat_core.llm.cache import CachedLLM
     from eat_core.methods.eat import engine_for
@@ -286,7 +290,7 @@ def student_dir(plan: DistillPlan, round: int = 0) -> Path:
 
 
 def train_config(plan: DistillPlan, silver: SilverSummary, round: int = 0):
-    from eat_core.extractors.training import ExtractorTrainConfig
+    from eat_core.training.extractor import ExtractorTrainConfig
 
     s = plan.request.student_settings()
     return ExtractorTrainConfig(kind="token-classification", base_model=s["base_model"], data_dir=silver.export_dir,
@@ -298,7 +302,7 @@ def train_config(plan: DistillPlan, silver: SilverSummary, round: int = 0):
 
 def student_key(plan: DistillPlan, silver_id: str, round: int = 0) -> str:
     """What the student is made from: its silver set (a content key), the settings, the base weights."""
-    from eat_core.inputs import model_fingerprint
+    from eat_core.weights.fingerprint import model_fingerprint
 
     settings = plan.request.student_settings()
     return content_hash({"silver": silver_id, "round": round, "settings": settings,
@@ -308,7 +312,7 @@ def student_key(plan: DistillPlan, silver_id: str, round: int = 0) -> str:
 def train_student(plan: DistillPlan, silver: SilverSummary, round: int = 0,
                   progress: Progress | None = None) -> dict:
     """Train (or reuse, or resume) the student on a silver set; its manifest carries the silver signature."""
-    from eat_core.extractors.training import train_extractor
+    from eat_core.training.extractor import train_extractor
 
     require_kept(silver)
     cfg = train_config(plan, silver, round)
@@ -340,7 +344,7 @@ def run_label(route: str, round: int = 0) -> str:
 
 def student_eval_config(plan: DistillPlan, model_dir: str, round: int = 0) -> RunConfig:
     """The student as ``model-transfer`` on the target evaluation split, labelled by route (and round)."""
-    from eat_core.config import get_profile
+    from eat_core.config.run import get_profile
 
     r = plan.request
     base = get_profile(r.profile)
@@ -360,7 +364,8 @@ def evaluation_key(student: dict, plan: DistillPlan, round: int = 0) -> str:
 
 def evaluate_student(plan: DistillPlan, student: dict, round: int = 0, progress: Progress | None = None) -> dict:
     """Evaluate (or resume evaluating) the student into a run; its run id and metrics (both F1 conventions)."""
-    from eat_core.evaluate import evaluate, failure_summary
+    from eat_core.evaluation.lifecycle import failure_summary
+    from eat_core.evaluation.loop import evaluate
 
     r = plan.request
     cfg = student_eval_config(plan, student["model_dir"], round)

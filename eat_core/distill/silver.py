@@ -89,7 +89,7 @@ def silver_id_for(route: str, lang: str, key: dict) -> str:
 
 def signature_for(route: str, lang: str, fields: dict) -> str:
     """``silver|route:eat|lang:zh|teacher:smoke-1a2b|...|eat-ner:0.1.0`` (sacrebleu-style, one line)."""
-    from eat_core.metrics import _version
+    from eat_core.scoring.counts import _version
 
     parts = [f"route:{route}", f"lang:{lang}"] + [f"{k}:{_flat(v)}" for k, v in fields.items()]
     return "|".join(["silver", *parts, f"silver-version:{SILVER_VERSION}", f"eat-ner:{_version('eat-ner')}"])

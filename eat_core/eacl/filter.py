@@ -2,7 +2,7 @@
 
 The paper checks plain containment. We compare normalised forms, which recovers pairs exact matching loses with no
 false pairs: NFKC, case folding, Traditional = Simplified Chinese, whitespace ignored (all as in alignment:
-``eat_core.align.fold``), Latin/Cyrillic stress and accent marks ignored ("Москва́"), and a trailing disambiguator
+``eat_core.engine.align.fold``), Latin/Cyrillic stress and accent marks ignored ("Москва́"), and a trailing disambiguator
 removed from the title ("Paris (film)" -> "Paris", "메시 (축구 선수)" -> "메시"). Every drop has a reason.
 """
 
@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from eat_core.align import fold
+from eat_core.engine.align import fold
 
 DROP_REASONS = ("empty_title", "empty_text", "title_not_in_text")
 _DISAMBIGUATOR = re.compile(r"\s*[(（][^()（）]+[)）]\s*$")

@@ -89,8 +89,8 @@ class T5Extractor:
     def __init__(self, model: str, *, batch_size: int = 32, max_new_tokens: int = 64, device: str = "auto") -> None:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        from eat_core.config import resolve_model_path
-        from eat_core.llm.transformers_backend import pick_device
+        from eat_core.weights.devices import pick_device
+        from eat_core.weights.resolve import resolve_model_path
 
         path = resolve_model_path(model)
         self.device = pick_device(device)

@@ -53,8 +53,8 @@ class TokenClassificationExtractor:
                  label_map: dict[str, str] | None = None) -> None:
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-        from eat_core.config import resolve_model_path
-        from eat_core.llm.transformers_backend import pick_device
+        from eat_core.weights.devices import pick_device
+        from eat_core.weights.resolve import resolve_model_path
 
         path = resolve_model_path(model)
         self.device = pick_device(device)

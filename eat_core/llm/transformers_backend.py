@@ -14,45 +14,11 @@ from pathlib import Path
 from eat_core.errors import BackendError
 from eat_core.hashing import directory_fingerprint
 from eat_core.llm.base import Chat, Completion, Decoding, LLMBackend
+from eat_core.weights.devices import pick_device, pick_dtype, quantization_config
+from eat_core.weights.resolve import resolve_model_path
 
 log = logging.getLogger(__name__)
 
-
-def pick_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def pick_dtype(dtype: str, device: str):
-    import torch
-
-    if dtype == "auto":
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    try:
-        return getattr(torch, dtype)
-    except AttributeError:
-        raise BackendError(f"unknown dtype {dtype!r}; use auto, float32, bfloat16 or float16") from None
-
-
-def quantization_config(load_in_4bit: bool, compute_dtype):
-    """4-bit NF4 with double quantisation (EAT §3.3, QLoRA)."""
-    if not load_in_4bit:
-        return None
-    try:
-        from transformers import BitsAndBytesConfig
-    except ImportError as exc:  # pragma: no cover
-        raise BackendError("4-bit loading needs bitsandbytes: pip install 'eat-ner[gpu]'") from exc
-    return BitsAndBytesConfig(
-        load_in_4bit=True,
-        bnb_4bit_quant_type="nf4",
-        bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=compute_dtype,
-    )
 
 
 class TransformersBackend(LLMBackend):
@@ -64,7 +30,6 @@ class TransformersBackend(LLMBackend):
         super().__init__()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from eat_core.config import resolve_model_path
 
         self.model_id = model
         self.path = resolve_model_path(model)
@@ -169,9 +134,11 @@ class TransformersBackend(LLMBackend):
             pass
 
 
+
 def request_seed(seed: int, prompt: str) -> int:
     digest = hashlib.sha256(f"{seed}\0{prompt}".encode()).digest()
     return int.from_bytes(digest[:8], "little") % (2**63)
+
 
 
 def load_adapter(model, adapter: str):
@@ -181,3 +148,4 @@ def load_adapter(model, adapter: str):
     if not (Path(adapter) / "adapter_config.json").is_file():
         raise BackendError(f"{adapter}: not a PEFT adapter directory (no adapter_config.json)")
     return PeftModel.from_pretrained(model, adapter)
+

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eat_core.align import place_entities
+from eat_core.engine.align import place_entities
+from eat_core.engine.translate import DualTranslator, answer_failures, prediction_from
 from eat_core.languages import language_name
 from eat_core.methods.crop_projection import crop_match, labelled_sequence, parse_markers
 from eat_core.methods.eat import engine_for
-from eat_core.translate import DualTranslator, answer_failures, prediction_from
 from eat_core.types import EnglishEntity, Placement, Prediction, Sentence, Span
 
 

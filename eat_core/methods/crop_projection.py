@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eat_core.align import fold
+from eat_core.engine.align import fold
 from eat_core.languages import is_character_tokenised
 from eat_core.types import EnglishEntity, Span
 

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from eat_core.bio import spans_from_tags
+from eat_core.engine.translate import DualTranslator, TaggedShard, answer_failures
 from eat_core.languages import language_name
 from eat_core.methods.answers import parse_entities
 from eat_core.methods.eat import engine_for
-from eat_core.translate import DualTranslator, TaggedShard, answer_failures
 from eat_core.types import EnglishEntity, Prediction, Sentence
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from eat_core.engine.translate import DualTranslator
 from eat_core.errors import ConfigError
-from eat_core.translate import DualTranslator
 from eat_core.types import Prediction, Sentence
 
 

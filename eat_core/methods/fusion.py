@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from eat_core.engine.translate import DualTranslator
 from eat_core.languages import language_name
 from eat_core.methods.direct import tag_from_answers
 from eat_core.methods.eat import engine_for
-from eat_core.translate import DualTranslator
 from eat_core.types import EnglishEntity, Prediction, Sentence
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from eat_core.engine.translate import TaggedShard, prediction_from
 from eat_core.extractors.token_classification import LABEL_MAP, TokenClassificationExtractor, map_label
-from eat_core.translate import TaggedShard, prediction_from
 from eat_core.types import Prediction, Sentence
 
 

@@ -93,7 +93,7 @@ class RunsStore:
 
     def get_run_inputs(self, run_id: str) -> dict:
         """``{name: RunInput}`` as recorded for ``run_id`` (empty for runs made before inputs were recorded)."""
-        from eat_core.inputs import RunInput
+        from eat_core.types import RunInput
 
         if str(self.path.resolve()) not in _MIGRATED:
             self.migrate()

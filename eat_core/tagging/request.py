@@ -14,7 +14,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from eat_core.config import EvalRequest, ModelOverrides, RunConfig
+from eat_core.config.requests import EvalRequest, ModelOverrides
+from eat_core.config.run import RunConfig
 from eat_core.errors import ConfigError
 
 TAG_OPTIONS = {"input": "INPUT", "out": "--out", "lang": "--lang", "format": "--format"}
@@ -44,7 +45,7 @@ class TagRequest(ModelOverrides):
 
 
 def coerce_tag_request(request: TagRequest | Mapping) -> TagRequest:
-    from eat_core.validate import parse_languages, pydantic_line
+    from eat_core.config.coerce import parse_languages, pydantic_line
 
     data = request.model_dump() if isinstance(request, TagRequest) else dict(request)
     if isinstance(data.get("lang"), str):
@@ -70,8 +71,9 @@ def coerce_tag_request(request: TagRequest | Mapping) -> TagRequest:
 
 def validate_tag_request(request: TagRequest | Mapping) -> tuple[TagRequest, RunConfig]:
     """The request and its resolved ``RunConfig``; every check that needs no model (names, paths, options)."""
+    from eat_core.config.coerce import check_writable_dir, existing_parent, resolve_request
+    from eat_core.store.location import check_db
     from eat_core.tagging.export import out_format
-    from eat_core.validate import check_db, check_writable_dir, existing_parent, resolve_request
 
     req = coerce_tag_request(request)
     path = Path(req.input)
@@ -111,11 +113,12 @@ def check_input_format(req: TagRequest) -> None:
 
 def validate_models(cfg: RunConfig) -> None:
     """The method, backend, extractor, model, adapter and prompt checks of ``validate_config``, without its data."""
+    from eat_core.config.coerce import check_name
     from eat_core.extractors import EXTRACTORS
     from eat_core.llm import BACKENDS
     from eat_core.methods import METHODS, method_class
     from eat_core.prompts import PromptSet
-    from eat_core.validate import check_model, check_name
+    from eat_core.weights.resolve import check_model
 
     check_name("--method", "method", cfg.method.name, list(METHODS))
     method = method_class(cfg.method.name)

@@ -22,11 +22,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eat_core.config import RunConfig
+from eat_core.config.run import RunConfig
 from eat_core.data.limits import InputLimits
 from eat_core.errors import is_retryable, one_line
+from eat_core.evaluation.identity import FINGERPRINT_MEMO_SIZE, LruCache
 from eat_core.hashing import content_hash
-from eat_core.inputs import FINGERPRINT_MEMO_SIZE, LruCache
 from eat_core.store import Store
 from eat_core.tagging.export import OrderedWriter, entities_of
 from eat_core.tagging.readers import CorpusPlan, Record, ShardSpan, Source, detect_format, read_shard, scan_corpus
@@ -75,7 +75,8 @@ def tag_config(cfg: RunConfig, source: Source) -> dict:
 def model_inputs(cfg: RunConfig) -> dict[str, str]:
     """Content fingerprints of what the method reads: prompts and LLM (and adapter) when it uses an LLM, the
     extractor or tagger checkpoint when it uses one. Memoised per process on the files' (size, mtime)."""
-    from eat_core.inputs import file_stamp, uses_demonstrations
+    from eat_core.evaluation.data import file_stamp
+    from eat_core.evaluation.identity import uses_demonstrations
 
     paths = [cfg.engine.prompts_dir, cfg.llm.adapter, cfg.llm.model, cfg.extractor.model]
     if uses_demonstrations(cfg):
@@ -95,10 +96,11 @@ _MODEL_INPUTS: LruCache[dict[str, str]] = LruCache(FINGERPRINT_MEMO_SIZE)
 
 
 def _model_inputs(cfg: RunConfig) -> dict[str, str]:
+    from eat_core.evaluation.identity import demonstrations_fingerprint, uses_demonstrations
     from eat_core.hashing import directory_fingerprint
-    from eat_core.inputs import demonstrations_fingerprint, model_fingerprint, uses_demonstrations
     from eat_core.methods import method_class
     from eat_core.prompts import PromptSet
+    from eat_core.weights.fingerprint import model_fingerprint
 
     method = method_class(cfg.method.name)
     out: dict[str, str] = {}
@@ -307,7 +309,7 @@ def tag_corpus(request: TagRequest | Mapping, *, progress: Progress | None = Non
     (unless its error is permanent), then recorded while the others go on; the output is only moved onto
     ``request.out`` when every shard is done. Ctrl-C marks the run ``interrupted``; the same command resumes.
     """
-    from eat_core.evaluate import ProgressTracker
+    from eat_core.evaluation.progress import ProgressTracker
 
     say = progress or (lambda message: None)
     plan = plan_tag(request)

@@ -15,12 +15,14 @@ in-process path keeps writing calls as it goes.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from eat_core.config import RunConfig
+from eat_core.config.run import RunConfig
+from eat_core.evaluation.data import load_language
+from eat_core.evaluation.identity import sentences_fingerprint
+from eat_core.evaluation.session import pipeline_for, prediction_row, this_worker
+from eat_core.evaluation.shards import shards_of
 from eat_core.store import CachedCall, Store
 
 
@@ -43,6 +45,7 @@ class MemoryCalls:
             self.new.append(tuple(row))
 
 
+
 @dataclass
 class ShardOutput:
     """What a worker sends back: small, picklable, everything :func:`persist_shard` writes."""
@@ -61,23 +64,23 @@ class ShardOutput:
     worker: str = ""
 
 
+
 def shard_sentences(cfg: RunConfig, lang: str, index: int):
-    from eat_core.evaluate import load_language, shards_of
 
     return shards_of(load_language(cfg, lang), cfg.shard_size)[index]
 
 
+
 def shard_content(cfg: RunConfig, lang: str, index: int) -> str:
     """A shard's identity by content (its sentences), shared by every run that holds the same sentences."""
-    from eat_core.inputs import sentences_fingerprint
 
     return sentences_fingerprint(shard_sentences(cfg, lang, index))
 
 
+
 def compute_shard(cfg: RunConfig, lang: str, index: int, calls: dict[str, CachedCall] | None = None) -> ShardOutput:
     """Run one shard without touching the workspace; models load once per process and are reused."""
-    from eat_core.evaluate import pipeline_for, prediction_row
-    from eat_core.inputs import sentences_fingerprint
+    from eat_core.evaluation.identity import sentences_fingerprint
 
     sentences = shard_sentences(cfg, lang, index)
     memory = MemoryCalls(calls)
@@ -88,14 +91,11 @@ def compute_shard(cfg: RunConfig, lang: str, index: int, calls: dict[str, Cached
                        memory.new, sorted(memory.used), this_worker())
 
 
-def this_worker() -> str:
-    """``host:pid`` of the process computing a shard, recorded with it."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
 
 def calls_for(store: Store, lang: str, content: str) -> dict[str, CachedCall]:
     """The cached calls a shard of these sentences used before (in any run), to ship with it."""
     return store.get_shard_calls(lang, content) if store.path.exists() else {}
+
 
 
 def persist_shard(store: Store, run_id: str, out: ShardOutput) -> None:
@@ -105,3 +105,4 @@ def persist_shard(store: Store, run_id: str, out: ShardOutput) -> None:
         store.put_shard_calls(out.lang, out.content, out.used_keys)
         store.write_shard_result(run_id, out.lang, out.index, out.rows, out.hits, out.misses, out.seconds,
                                  out.prompt_tokens, out.completion_tokens, out.worker)
+

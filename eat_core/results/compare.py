@@ -1,6 +1,6 @@
 """Methods side by side: runs of a DuckDB workspace beside the published rows, in the layout of EAT Table 4.
 
-Three tables, all computed from what each run stored (``eat_core.report.results_frame``):
+Three tables, all computed from what each run stored (``eat_core.results.report.results_frame``):
 
 * **F1**: token F1 per language and the average, under both conventions: ``eat-official`` (the official EAT
   scorer, the protocol of the paper's tables, so the only one to hold against the published rows) and ``token``
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eat_core.errors import ConfigError, StoreError
-from eat_core.report import PAPER_TABLE4, results_frame, run_config
+from eat_core.results.report import PAPER_TABLE4, results_frame, run_config
 from eat_core.store import Store
 
 
@@ -361,7 +361,7 @@ def check_format(value: str, allowed: Sequence[str] = FORMATS, option: str = "--
 
 
 def _stem(run_ids: Sequence[str] | None) -> str:
-    from eat_core.validate import safe_file_stem
+    from eat_core.results.files import safe_file_stem
 
     if not run_ids:
         return "compare"
@@ -406,7 +406,7 @@ def run_artifacts(db: str | Path, run_id: str) -> dict:
     """What the flow publishes for one run: ``{"markdown": (key, text), "table": (key, rows)}``. The Markdown is the
     comparison of this run with the published rows, plus the inputs it was made from; the table is its
     ``results_frame`` (one row per language)."""
-    from eat_core.report import inputs_line
+    from eat_core.results.report import inputs_line
 
     cmp = compare_runs(db, [run_id])
     text = comparison_markdown(cmp, title=f"EAT results: run `{run_id}`",

@@ -20,6 +20,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+
 class LLMConfig(_Strict):
     """The translating LLM. ``model`` is a hub id, a local path, ``tiny:qwen2`` (built locally) or a served name."""
 
@@ -49,6 +50,7 @@ class LLMConfig(_Strict):
         return self
 
 
+
 class ExtractorConfig(_Strict):
     """The English NER extractor (EAT §3.1; Table 6)."""
 
@@ -56,6 +58,7 @@ class ExtractorConfig(_Strict):
     model: str = "google/flan-t5-base"
     batch_size: int = Field(32, ge=1)
     max_new_tokens: int = Field(64, ge=1)
+
 
 
 class EngineConfig(_Strict):
@@ -68,6 +71,7 @@ class EngineConfig(_Strict):
     max_answer_chars: int = Field(400, ge=1)
     fuzzy_threshold: float = Field(0.8, ge=0, le=1)
     roundtrip: bool = True
+
 
 
 class DataConfig(_Strict):
@@ -97,6 +101,7 @@ class DataConfig(_Strict):
         return tuple(languages)
 
 
+
 class MethodConfig(_Strict):
     """Which method tags the target language (``eat_core/methods``): ``eat`` (default), ``eat-ft``, ``direct``,
     ``crop``, ``fusion`` or ``model-transfer``."""
@@ -105,6 +110,7 @@ class MethodConfig(_Strict):
     demonstrations: int = Field(4, ge=0)  # direct: English in-context examples (EAT Table 7's ICL); 0 allowed
     demo_data: str | None = None  # WikiANN-format directory with en/train.tsv; default: the data dir or the sample
     crop_matcher: Literal["crop", "eat"] = "crop"  # CROP's lexical matching (its default) or the EAT aligner
+
 
 
 class RunConfig(_Strict):
@@ -135,6 +141,7 @@ class RunConfig(_Strict):
         return RunConfig.model_validate(data)
 
 
+
 PROFILES: dict[str, RunConfig] = {
     "smoke": RunConfig(
         profile="smoke",
@@ -151,8 +158,12 @@ PROFILES: dict[str, RunConfig] = {
         extractor=ExtractorConfig(name="t5", model="google/flan-t5-base"),
     ),
 }
+
+
+
 PROFILES["paper-ft"] = PROFILES["paper"].with_overrides(profile="paper-ft", **{"llm.adapter": "adapters/eacl",
                                                                                 "method.name": "eat-ft"})
+
 
 
 METHOD_PRESETS: dict[tuple[str, str], dict[str, object]] = {
@@ -161,6 +172,7 @@ METHOD_PRESETS: dict[tuple[str, str], dict[str, object]] = {
 """(profile, method) -> fields that method needs on that profile, applied before the user's overrides. The smoke
 profile's tiny token classifier is built locally and cached, so model-transfer runs there with no training step;
 the paper profile has none (train one with ``eat train-extractor --kind token-classification``)."""
+
 
 
 def get_profile(name: str) -> RunConfig:
@@ -174,28 +186,13 @@ def get_profile(name: str) -> RunConfig:
         raise ConfigError(f"unknown profile {name!r}; available: {', '.join(PROFILES)}{hint}") from None
 
 
+
 def profile_for_method(name: str, method: str | None) -> RunConfig:
     """The profile ``name`` with the preset of ``method`` (default: the profile's own) applied, if it has one."""
     base = get_profile(name)
     preset = METHOD_PRESETS.get((name, method or base.method.name))
     return base.with_overrides(**preset) if preset else base
 
-
-def resolve_model_path(model: str) -> str:
-    """``tiny:qwen2``/``tiny:t5``/``tiny:bert-tc`` build a local tiny model; anything else is returned unchanged."""
-    if not model.startswith("tiny:"):
-        return model
-    from eat_core import tiny_models
-
-    kind = model.split(":", 1)[1]
-    if kind not in TINY_BUILDERS:
-        raise ConfigError(f"unknown tiny model {model!r}; available: {', '.join('tiny:' + k for k in TINY_BUILDERS)}")
-    return str(getattr(tiny_models, TINY_BUILDERS[kind])())
-
-
-TINY_BUILDERS: dict[str, str] = {"qwen2": "build_tiny_qwen2", "t5": "build_tiny_t5",
-                                 "bert-tc": "build_tiny_token_classifier"}
-"""``tiny:<name>`` -> the builder in ``eat_core.tiny_models`` (a registry the validator checks names against)."""
 
 
 def load_config_file(path: str | Path) -> RunConfig:
@@ -225,66 +222,3 @@ def load_config_file(path: str | Path) -> RunConfig:
     except Exception as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
-
-class ModelOverrides(_Strict):
-    """The LLM and extractor options every request shares (`eat run`, `eat tag`, `eat silver`/`distill`): one
-    definition, so their names, types and ranges cannot drift apart. ``None`` keeps the profile's value."""
-
-    llm_backend: str | None = None
-    llm: str | None = None
-    base_url: str | None = None
-    extractor: str | None = None
-    extractor_model: str | None = None
-    rounds: Literal[1, 3, 5] | None = None
-    shard_size: int | None = Field(None, ge=1)
-    crop_matcher: Literal["crop", "eat"] | None = None
-
-
-class EvalRequest(ModelOverrides):
-    """What a user asks for: a profile plus overrides. ``eat run`` and the ``full_eval`` flow both take this, so
-    Prefect validates deployment parameters with the same model the CLI uses."""
-
-    profile: str = "smoke"
-    db: str = "eat.duckdb"
-    languages: tuple[str, ...] | None = None
-    data_dir: str | None = None
-    split: Literal["train", "dev", "test"] | None = None
-    limit: int | None = Field(None, ge=1)
-    repair_tags: bool | None = None  # None: the profile's (repair); False: strict, orphan I- tags are refused
-    adapter: str | None = None
-    run_id: str | None = None
-    overlong: Literal["error", "truncate"] | None = None
-    method: str | None = None
-    demonstrations: int | None = Field(None, ge=0)
-    # where shards run (not part of the run id: the same run may move between machines). None: in the flow process;
-    # dask_workers N: a local Dask cluster of N worker processes; dask_address: an existing `dask scheduler`
-    dask_address: str | None = None
-    dask_workers: int | None = Field(None, ge=1)
-    dask_threads_per_worker: int = Field(1, ge=1)
-    dask_gpus_per_shard: int = Field(0, ge=0)  # Dask worker resources: shards go to workers started with GPU=n
-    # a Prefect tag on shard tasks for a concurrency limit across flow runs (`prefect concurrency-limit create llm 1`
-    # keeps one shard at a time on a GPU shared by several runs); off by default: each tagged task asks the API for
-    # a slot, about 0.2 s a shard on a busy 2-core machine, and one run already runs local-model shards in order
-    concurrency_tag: str | None = None
-
-    def resolve(self) -> RunConfig:
-        return profile_for_method(self.profile, self.method).with_overrides(**{
-            "data.languages": tuple(self.languages) if self.languages else None,
-            "data.source": "local" if self.data_dir else None,
-            "data.data_dir": self.data_dir,
-            "data.split": self.split,
-            "data.limit": self.limit,
-            "data.repair_tags": self.repair_tags,
-            "llm.backend": self.llm_backend,
-            "llm.model": self.llm,
-            "llm.base_url": self.base_url,
-            "llm.adapter": self.adapter,
-            "extractor.name": self.extractor,
-            "extractor.model": self.extractor_model,
-            "engine.rounds": self.rounds,
-            "shard_size": self.shard_size,
-            "data.overlong": self.overlong,
-            "method.name": self.method,
-            "method.demonstrations": self.demonstrations,
-            "method.crop_matcher": self.crop_matcher,
-        })

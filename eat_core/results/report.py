@@ -7,26 +7,13 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from eat_core.errors import ConfigError, StoreError
+from eat_core.errors import ConfigError
+from eat_core.results.files import safe_file_stem
 from eat_core.store import Store
+from eat_core.store.lookups import latest_run, require_run
 
 COLUMNS = ("token_f1", "token_f1_true", "entity_f1", "bleu", "entropy_loss")
 
-
-def require_run(store: Store, run_id: str) -> str:
-    """``run_id`` if ``store`` has it; else one line naming the most recent runs there (exit 2 in the CLI)."""
-    if store.query("SELECT 1 FROM runs WHERE run_id = ?", [run_id]):
-        return run_id
-    recent = [r[0] for r in store.query("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 5")]
-    shown = ", ".join(recent) if recent else "none yet"
-    raise ConfigError(f"unknown run {run_id!r} in {store.path}; most recent runs: {shown}")
-
-
-def latest_run(store: Store) -> str:
-    rows = store.query("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1")
-    if not rows:
-        raise StoreError(f"{store.path} holds no run yet")
-    return rows[0][0]
 
 
 def results_rows(db: str | Path, run_id: str | None = None) -> tuple[str, list[dict]]:
@@ -56,8 +43,10 @@ def results_rows(db: str | Path, run_id: str | None = None) -> tuple[str, list[d
     return run_id, rows
 
 
+
 def _fmt(value, spec: str = ".2f") -> str:
     return "-" if value is None or value != value else format(value, spec)
+
 
 
 def results_table(db: str | Path, run_id: str | None = None) -> str:
@@ -83,6 +72,7 @@ def results_table(db: str | Path, run_id: str | None = None) -> str:
     return "\n".join(lines)
 
 
+
 def run_config(store: Store, run_id: str) -> dict:
     """The stored configuration of a run as a dict (``{}`` if it is missing or unreadable)."""
     rows = store.query("SELECT config FROM runs WHERE run_id = ?", [run_id])
@@ -92,9 +82,11 @@ def run_config(store: Store, run_id: str) -> dict:
         return {}
 
 
+
 def run_protocol(store: Store, run_id: str) -> str:
     """The protocol of a run's ``token_f1`` (``eat-official``, the paper's, unless the run was configured else)."""
     return run_config(store, run_id).get("token_f1_protocol", "eat-official")
+
 
 
 def method_and_model(config: dict) -> tuple[str, str]:
@@ -108,7 +100,9 @@ def method_and_model(config: dict) -> tuple[str, str]:
     return method, str(llm.get("model", "?")) + (f"+{adapter}" if adapter else "")
 
 
+
 _INPUT_ORDER = {"prompts": 0, "llm": 1, "adapter": 2, "extractor": 3}
+
 
 
 def inputs_line(store: Store, run_id: str) -> str:
@@ -121,8 +115,10 @@ def inputs_line(store: Store, run_id: str) -> str:
     return "inputs: " + " ".join(f"{name}={(fingerprint or '?')[:8]}" for name, fingerprint in rows)
 
 
+
 FRAME_METRICS = ("token_f1", "token_f1_true", "entity_f1", "entity_precision", "entity_recall", "bleu",
                  "entropy_loss")
+
 
 
 def _run_ids(store: Store, run_id: str | Sequence[str] | None) -> list[str]:
@@ -130,6 +126,7 @@ def _run_ids(store: Store, run_id: str | Sequence[str] | None) -> list[str]:
         return [r[0] for r in store.query("SELECT run_id FROM runs ORDER BY created_at, run_id")]
     ids = [run_id] if isinstance(run_id, str) else list(run_id)
     return [require_run(store, r) for r in dict.fromkeys(ids)]
+
 
 
 def results_frame(db: str | Path, run_id: str | Sequence[str] | None = None):
@@ -144,7 +141,7 @@ def results_frame(db: str | Path, run_id: str | Sequence[str] | None = None):
     ``completion_tokens``, ``seconds``, ``s_per_sentence``, ``cache_hit_rate``; ``failures`` (JSON object
     reason -> count), ``n_failures``; and the signatures ``token_f1_signature``, ``token_f1_true_signature``.
 
-        >>> from eat_core.report import results_frame
+        >>> from eat_core.results.report import results_frame
         >>> df = results_frame("eat.duckdb")
         >>> df.pivot(index=["method", "run_id"], columns="lang", values="token_f1")  # EAT Table 4 layout
     """
@@ -197,7 +194,9 @@ def results_frame(db: str | Path, run_id: str | Sequence[str] | None = None):
     return frame
 
 
+
 RESULT_FORMATS = ("table", "csv", "json", "parquet")
+
 
 
 def export_results(db: str | Path, run_id: str | None, fmt: str, out: str | Path | None = None) -> str:
@@ -236,6 +235,7 @@ def export_results(db: str | Path, run_id: str | None, fmt: str, out: str | Path
     return f"wrote {path}"
 
 
+
 PAPER_TABLE4 = {
     "EAT w/o FT (paper)": {"ar": 66.53, "hi": 76.26, "hy": 65.62, "ja": 45.43, "ka": 71.63, "ko": 66.03, "ru": 71.45,
                            "zh": 60.12},
@@ -245,6 +245,7 @@ PAPER_TABLE4 = {
                       "zh": 55.62},
 }
 """Token-level F1 from EAT Table 4, for comparison rows in reports (test split, protocol eat-official)."""
+
 
 
 def markdown_report(db: str | Path, run_id: str | None = None) -> tuple[str, list[dict]]:
@@ -288,6 +289,7 @@ def markdown_report(db: str | Path, run_id: str | None = None) -> tuple[str, lis
     return "\n".join(lines) + "\n", rows
 
 
+
 def plot_report(rows: list[dict], path: str | Path, title: str) -> Path:
     """F1 against BLEU and entropy loss per language (EAT Figure 3: BLEU and L_e rescaled to F1's range)."""
     import matplotlib
@@ -316,8 +318,8 @@ def plot_report(rows: list[dict], path: str | Path, title: str) -> Path:
     return path
 
 
+
 def write_report(db: str | Path, run_id: str | None, out_dir: str | Path) -> tuple[Path, Path]:
-    from eat_core.validate import safe_file_stem
 
     run = require_run(Store(db), run_id) if run_id else latest_run(Store(db))
     text, rows = markdown_report(db, run)
@@ -331,3 +333,4 @@ def write_report(db: str | Path, run_id: str | None, out_dir: str | Path) -> tup
     plot_report(rows, png, f"run {run}: F1 vs BLEU and L_e")
     md.write_text(text + f"\n![F1, BLEU and L_e per language]({png.name})\n", encoding="utf-8")
     return md, png
+

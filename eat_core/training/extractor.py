@@ -2,10 +2,10 @@
 
 One entry point, :func:`train_extractor`, for both kinds (``t5`` text-to-text, ``token-classification``); the CLI
 and the Prefect flow call it. Checkpoints are standard Hugging Face directories, training resumes from the last
-checkpoint in ``output_dir`` *only if it was made from the same inputs* (``eat_core.steps``: a changed base model,
-data file or setting starts afresh, a finished identical run is reused), early stopping watches validation entity
-F1, and ``final/`` holds the best model plus ``eat_manifest.json`` (base model, data hash, hyper-parameters,
-metrics, the step key).
+checkpoint in ``output_dir`` *only if it was made from the same inputs* (``eat_core.training.steps``: a changed
+base model, data file or setting starts afresh, a finished identical run is reused), early stopping watches
+validation entity F1, and ``final/`` holds the best model plus ``eat_manifest.json`` (base model, data hash,
+hyper-parameters, metrics, the step key).
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from eat_core.data.wikiann import load_wikiann_local
 from eat_core.errors import ConfigError
 from eat_core.extractors.spans import entities_to_tags
 from eat_core.hashing import content_hash
-from eat_core.metrics import entity_counts, micro, token_counts
-from eat_core.steps import StepKey, finished_manifest, prepare_output, step_key
+from eat_core.scoring.counts import micro
+from eat_core.scoring.entity_f1 import entity_counts
+from eat_core.scoring.token_f1 import token_counts
+from eat_core.training.steps import StepKey, finished_manifest, prepare_output, step_key
 from eat_core.types import ENTITY_TYPES, Sentence
 
 log = logging.getLogger(__name__)
@@ -96,7 +98,7 @@ def _args(cfg: ExtractorTrainConfig, seq2seq: bool):
 
 def _step_key(cfg: ExtractorTrainConfig, train: Sequence[Sentence], evaluation: Sequence[Sentence]) -> StepKey:
     """Everything that changes the trained extractor: settings, base weights, and the sentences actually read."""
-    from eat_core.inputs import model_fingerprint
+    from eat_core.weights.fingerprint import model_fingerprint
 
     return step_key("train_extractor", cfg.model_dump(mode="json"),
                     **{"base model": model_fingerprint(cfg.base_model)[1],
@@ -119,9 +121,9 @@ def _train_t5(cfg, train, evaluation):
         Seq2SeqTrainer,
     )
 
-    from eat_core.config import resolve_model_path
     from eat_core.extractors.spans import locate_in_text
     from eat_core.extractors.t5 import format_input, format_target, parse_output
+    from eat_core.weights.resolve import resolve_model_path
 
     path = resolve_model_path(cfg.base_model)
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -167,7 +169,7 @@ def _train_token_classification(cfg, train, evaluation):
         Trainer,
     )
 
-    from eat_core.config import resolve_model_path
+    from eat_core.weights.resolve import resolve_model_path
 
     path = resolve_model_path(cfg.base_model)
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -238,7 +240,7 @@ def train_extractor(cfg: ExtractorTrainConfig, progress: Callable[[str], None] |
     trainer.save_model(str(final))
     tokenizer.save_pretrained(str(final))
 
-    from eat_core.config import ExtractorConfig
+    from eat_core.config.run import ExtractorConfig
     from eat_core.extractors import load_extractor
 
     name = "t5" if cfg.kind == "t5" else "token-classification"

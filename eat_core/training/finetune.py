@@ -4,7 +4,7 @@ Defaults are the paper's: base model in 4-bit NF4 with double quantisation (bits
 lr 1e-4, 5 epochs, 90/10 train/valid (the split is made by ``eat eacl build``). The loss covers the answer tokens
 only (the prompt is masked with -100). Gradient checkpointing, a checkpoint per epoch, resume from the last one,
 validation loss per epoch, a fixed seed; an output directory is resumed (or a finished adapter reused) only when
-its recorded step key, a hash of the settings, base weights and conversations, matches (``eat_core.steps``).
+its recorded step key, a hash of the settings, base weights and conversations, matches (``eat_core.training.steps``).
 Output: ``<output>/adapter``, a standard PEFT directory (what the ``transformers`` backend and
 ``vllm serve --lora-modules`` load), plus ``eat_manifest.json``.
 """
@@ -123,11 +123,11 @@ def finetune(cfg: FinetuneConfig, progress: Callable[[str], None] | None = None)
         set_seed,
     )
 
-    from eat_core.config import resolve_model_path
     from eat_core.hashing import content_hash, directory_fingerprint
-    from eat_core.inputs import model_fingerprint
-    from eat_core.llm.transformers_backend import pick_device, pick_dtype, quantization_config
-    from eat_core.steps import finished_manifest, prepare_output, step_key
+    from eat_core.training.steps import finished_manifest, prepare_output, step_key
+    from eat_core.weights.devices import pick_device, pick_dtype, quantization_config
+    from eat_core.weights.fingerprint import model_fingerprint
+    from eat_core.weights.resolve import resolve_model_path
 
     set_seed(cfg.seed)
     path = resolve_model_path(cfg.base_model)

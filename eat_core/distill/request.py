@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from eat_core.config import ModelOverrides
+from eat_core.config.requests import ModelOverrides
 from eat_core.languages import LANGUAGE_NAMES
 
 ROUTES: tuple[str, ...] = ("eat", "crop", "projection")

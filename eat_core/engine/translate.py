@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from eat_core.align import place_entities, tags_from_placements
-from eat_core.config import EngineConfig
+from eat_core.config.run import EngineConfig
+from eat_core.engine.align import place_entities, tags_from_placements
 from eat_core.languages import join_tokens, language_name
 from eat_core.llm.base import Chat, Completion, Decoding
 from eat_core.prompts import PromptSet

@@ -9,7 +9,6 @@ actually evaluates. Within one process they are memoised on the files' (size, mt
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -18,9 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from eat_core.config.run import RunConfig
+from eat_core.evaluation.data import data_path, file_stamp, load_language
 from eat_core.hashing import content_hash, directory_fingerprint
+from eat_core.types import RunInput
+from eat_core.weights.fingerprint import model_fingerprint
 
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _V = TypeVar("_V")
 
 
@@ -83,16 +85,6 @@ FINGERPRINT_MEMO_SIZE = 64
 
 
 @dataclass(frozen=True)
-class RunInput:
-    """One input of a run: ``name`` is stable across runs (``llm``, ``data:zh``), ``fingerprint`` is its content."""
-
-    name: str
-    kind: str
-    path: str | None
-    fingerprint: str
-
-
-@dataclass(frozen=True)
 class RunInputs:
     items: tuple[RunInput, ...]
     seconds: float = 0.0
@@ -126,42 +118,6 @@ def changes_between(old: dict[str, RunInput], new: dict[str, RunInput]) -> list[
             if (old.get(name) and old[name].fingerprint) != (new.get(name) and new[name].fingerprint)]
 
 
-# -- fingerprints of one kind of input each -----------------------------------------------------------------------
-
-
-def hub_commit(repo_id: str, revision: str | None) -> str:
-    """The commit a hub id resolves to in the local Hugging Face cache, else the revision as written.
-
-    A pinned 40-hex revision is its own commit. An unpinned id that no local cache resolved is recorded as
-    ``unresolved:<revision or main>``: a new upload under the same name then goes unnoticed, so pin ``revision``
-    for runs that must be reproducible.
-    """
-    rev = revision or "main"
-    if _HEX40.match(rev):
-        return rev
-    try:
-        from huggingface_hub import constants
-
-        ref = Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / "refs" / rev
-        if ref.is_file():
-            return ref.read_text(encoding="utf-8").strip()
-    except Exception:  # no huggingface_hub, or an unreadable cache: fall back to the revision as written
-        pass
-    return f"unresolved:{rev}"
-
-
-def model_fingerprint(model: str, revision: str | None = None) -> tuple[str | None, str]:
-    """(local path or None, fingerprint) of a model named by path, ``tiny:*`` or hub id."""
-    from eat_core.config import resolve_model_path
-
-    if model in ("", "none"):
-        return None, "none"
-    path = resolve_model_path(model) if model.startswith("tiny:") else model
-    if Path(path).is_dir():
-        return str(path), directory_fingerprint(path)
-    return None, f"hub:{model}@{hub_commit(model, revision)}"
-
-
 def sentences_fingerprint(sentences) -> str:
     """Everything of a sentence that changes a prediction or a score: id, tokens and gold tags."""
     return content_hash([[s.id, list(s.tokens), list(s.tags) if s.tags is not None else None]
@@ -178,25 +134,6 @@ def demonstrations_fingerprint(cfg) -> str:
     from eat_core.methods.direct import english_examples, render_demonstrations
 
     return content_hash(render_demonstrations(english_examples(cfg, cfg.method.demonstrations)))[:16]
-
-
-def data_path(cfg, lang: str) -> str:
-    d = cfg.data
-    if d.source == "hub":
-        return f"hub:wikiann/{lang}/{d.split}"
-    if d.source == "sample":
-        from eat_core.data import SAMPLE_DIR
-
-        return str(SAMPLE_DIR / lang / f"{d.split}.tsv")
-    from eat_core.data.wikiann import find_split_file
-
-    try:
-        return str(find_split_file(d.data_dir, lang, d.split))
-    except Exception:  # the loader reports a missing file with its own clear error
-        return f"{d.data_dir}/{lang}/{d.split}"
-
-
-# -- all inputs of an evaluation run ------------------------------------------------------------------------------
 
 
 def collect_inputs(cfg, load_sentences) -> RunInputs:
@@ -257,17 +194,14 @@ def _stamp(cfg) -> tuple:
     return file_stamp(*local_paths(cfg))
 
 
-def file_stamp(*paths: str | Path | None) -> tuple:
-    """(path, size, mtime_ns) of every file under ``paths``: cheap, and changes when any of them is rewritten."""
-    out = []
-    for p in paths:
-        if not p:
-            continue
-        root = Path(p)
-        if root.is_file():
-            out.append((str(root), root.stat().st_size, root.stat().st_mtime_ns))
-        elif root.is_dir():
-            for f in sorted(x for x in root.rglob("*") if x.is_file()):
-                st = f.stat()
-                out.append((str(f), st.st_size, st.st_mtime_ns))
-    return tuple(out)
+def run_id_for(cfg: RunConfig, inputs: RunInputs | None = None) -> str:
+    """Same configuration *and the same input contents*, same run id: an untouched re-run resumes the same run,
+    while a prompt, weights or data file changed in place starts a new one (the paths alone prove nothing)."""
+    inputs = inputs or inputs_of(cfg)
+    return f"{cfg.profile}-{content_hash([cfg.model_dump(mode='json'), inputs.digest])[:10]}"
+
+
+def inputs_of(cfg: RunConfig) -> RunInputs:
+    """Fingerprints of every input of ``cfg``, computed once per process while the files stay untouched."""
+    return collect_inputs(cfg, load_language)
+

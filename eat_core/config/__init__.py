@@ -1,0 +1,1 @@
+"""What a run is: typed settings (``run``), the requests that produce them, and their coercion."""

@@ -1,0 +1,1 @@
+"""The EAT algorithm: the dual translator (forward MrCoT, backward entity translation) and the aligner."""

@@ -1,0 +1,94 @@
+"""Checks of a run configuration against registries, weights, prompts and data, before any model loads.
+
+``validate_request({"profile": "smoke", "rounds": 2})`` -> ``ConfigError("--rounds: ...")``: every entry point
+calls ``validate_request`` (or ``validate_config``) first, so bad input is one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from eat_core.config.coerce import check_name, coerce_request, resolve_request
+from eat_core.config.requests import EvalRequest
+from eat_core.config.run import RunConfig
+from eat_core.errors import ConfigError
+from eat_core.evaluation.data import load_language
+from eat_core.store.location import check_db
+from eat_core.weights.resolve import check_model
+
+
+def validate_request(request: EvalRequest | Mapping | None) -> RunConfig:
+    """Everything about a run request that can be checked before a model loads; returns its ``RunConfig``."""
+    req = coerce_request(request)
+    check_db(req.db)
+    cfg = resolve_request(req)
+    validate_config(cfg)
+    return cfg
+
+
+
+def validate_config(cfg: RunConfig) -> None:
+    """Registry names, model paths, prompts and data of a resolved configuration (data parsed with its limits)."""
+    from eat_core.extractors import EXTRACTORS
+    from eat_core.methods import METHODS, method_class
+
+    check_name("--method", "method", cfg.method.name, list(METHODS))
+    method = method_class(cfg.method.name)
+    if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
+        raise ConfigError("--adapter: method 'eat-ft' needs a LoRA adapter directory (from `eat finetune`)")
+    if cfg.method.name == "model-transfer":
+        if cfg.extractor.name != "token-classification":
+            raise ConfigError("--extractor: method 'model-transfer' tags target tokens with a token classifier; "
+                              "use --extractor token-classification --extractor-model DIR (from `eat "
+                              "train-extractor --kind token-classification`; the smoke profile uses tiny:bert-tc)")
+        check_model("--extractor-model", cfg.extractor.model)
+    if method.needs_llm:
+        _validate_llm(cfg)
+    if cfg.method.name == "direct" and cfg.method.demonstrations > 0:
+        from eat_core.methods.direct import english_examples
+
+        english_examples(cfg, cfg.method.demonstrations)  # the demonstrations file exists, parses, has entities
+    if method.needs_extractor:
+        check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))
+        if cfg.extractor.name != "heuristic":
+            check_model("--extractor-model", cfg.extractor.model)
+    _validate_prompts_and_data(cfg)
+
+
+
+def _validate_llm(cfg: RunConfig) -> None:
+    from eat_core.llm import BACKENDS
+
+    check_name("--llm-backend", "LLM backend", cfg.llm.backend, list(BACKENDS))
+    if cfg.llm.backend == "openai":
+        url = cfg.llm.base_url or ""
+        entries = [entry.strip() for entry in url.split(",")]
+        bad = next((entry for entry in entries if not re.match(r"^https?://[^/\s,]+\S*$", entry)), None)
+        if bad is not None:
+            got = f"bad entry {bad!r} in {url!r}" if len(entries) > 1 else f"got {url or 'nothing'!r}"
+            raise ConfigError("--base-url: the openai backend needs an http(s) URL such as http://127.0.0.1:8000/v1, "
+                              f"or several separated by commas ({got})")
+    else:
+        if cfg.llm.base_url:
+            raise ConfigError(f"--base-url: only used with --llm-backend openai (backend is {cfg.llm.backend!r})")
+        check_model("--llm", cfg.llm.model, revision=cfg.llm.revision)
+        if cfg.llm.adapter and not (Path(cfg.llm.adapter).expanduser() / "adapter_config.json").is_file():
+            raise ConfigError(f"--adapter: {cfg.llm.adapter!r} is not a PEFT adapter directory (no "
+                              "adapter_config.json); `eat finetune` writes one to OUTPUT/adapter")
+
+
+
+def _validate_prompts_and_data(cfg: RunConfig) -> None:
+    if cfg.engine.prompts_dir and not Path(cfg.engine.prompts_dir).is_dir():
+        raise ConfigError(f"engine.prompts_dir: no such directory {cfg.engine.prompts_dir!r}")
+    from eat_core.prompts import PromptSet
+
+    PromptSet.load(cfg.engine.prompts_dir)  # placeholders and template names, bundled or overridden
+    if cfg.data.source == "local" and (not cfg.data.data_dir or not Path(cfg.data.data_dir).is_dir()):
+        raise ConfigError(f"--data: no such directory {cfg.data.data_dir!r}")
+
+    for lang in cfg.data.languages:
+        load_language(cfg, lang)  # parses and checks limits; memoised, so planning reuses it
+

@@ -1,0 +1,1 @@
+"""Reading finished runs back and showing them: tables, exports, comparisons, plots, reports."""
