@@ -55,7 +55,7 @@ def start_server() -> subprocess.Popen | None:
 
 def fingerprint_costs(cfg, work: Path) -> tuple[float, float]:
     """Seconds to fingerprint the run's inputs from cold (memo cleared), and a 4 GiB (sparse) checkpoint."""
-    from eat_core import inputs
+    from eat_core.evaluation import identity as inputs
     from eat_core.evaluation.identity import inputs_of
     from eat_core.hashing import directory_fingerprint
 

@@ -200,7 +200,7 @@ def _served(model: str):
 
 
 def test_loaded_pipelines_are_a_bounded_lru(tmp_path):
-    from eat_core import evaluate
+    from eat_core.evaluation import session as evaluate
 
     store = Store(tmp_path / "w.duckdb")
     evaluate._PIPELINES.clear()
@@ -232,7 +232,7 @@ def test_loaded_tag_engines_are_a_bounded_lru(tmp_path):
 
 
 def test_fingerprint_memos_are_bounded():
-    from eat_core import inputs
+    from eat_core.evaluation import identity as inputs
     from eat_core.tagging import runner
 
     for memo in (inputs._MEMO, runner._MODEL_INPUTS):

@@ -141,7 +141,7 @@ def test_real_shard_through_the_tiny_model_is_stored_and_a_second_run_is_fully_c
 
 
 def test_a_failing_shard_does_not_stop_the_others_and_resume_finishes_it(tmp_path, monkeypatch):
-    from eat_core import evaluate as evaluation
+    from eat_core.evaluation import session as evaluation
 
     db = tmp_path / "eval.duckdb"
     cfg = get_profile("smoke").with_overrides(**{"data.languages": ("ko",), "data.limit": 6, "shard_size": 2})

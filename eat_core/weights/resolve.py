@@ -18,7 +18,7 @@ def resolve_model_path(model: str) -> str:
     """``tiny:qwen2``/``tiny:t5``/``tiny:bert-tc`` build a local tiny model; anything else is returned unchanged."""
     if not model.startswith("tiny:"):
         return model
-    from eat_core import tiny_models
+    from eat_core.weights import tiny as tiny_models
 
     kind = model.split(":", 1)[1]
     if kind not in TINY_BUILDERS:
