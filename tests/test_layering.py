@@ -169,3 +169,25 @@ def test_importing_every_eat_core_module_loads_no_prefect():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_first_party_import_names_an_existing_module():
+    """A stale import of a moved module fails here, not at run time (an editable install may mask it in tests)."""
+    files = {_module_name(p): p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py")}
+    missing = []
+    for name, path in files.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                    and node.module.split(".")[0] in PACKAGES:
+                if node.module not in files:
+                    missing.append(f"{name}: from {node.module}")
+                    continue
+                init = files[node.module]
+                if init.name == "__init__.py":
+                    defined = init.read_text(encoding="utf-8")
+                    missing += [f"{name}: from {node.module} import {a.name}" for a in node.names
+                                if f"{node.module}.{a.name}" not in files and a.name not in defined]
+            elif isinstance(node, ast.Import):
+                missing += [f"{name}: import {a.name}" for a in node.names
+                            if a.name.split(".")[0] in PACKAGES and a.name not in files]
+    assert missing == []

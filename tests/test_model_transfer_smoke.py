@@ -82,8 +82,8 @@ def test_flow_path_runs_and_the_run_appears_in_eat_compare(prefect_harness, tmp_
 
 
 def test_tiny_classifier_is_built_once_then_reused(tmp_path, monkeypatch):
-    from eat_core.weights import tiny as tiny_models
     from eat_core.hashing import directory_fingerprint
+    from eat_core.weights import tiny as tiny_models
     from eat_core.weights.resolve import resolve_model_path
 
     monkeypatch.setenv("EAT_CACHE_DIR", str(tmp_path / "cache"))
