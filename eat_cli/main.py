@@ -2,39 +2,33 @@
 
 Exit codes: 0 success; 1 the run failed (shards failed after their retries: the last lines name each with its
 cause); 2 a user error (an option value, a name, a path, a data file, an unknown run), found before any model loads;
-130 interrupted (Ctrl-C; the run is marked ``interrupted`` and a re-run resumes it).
+130 interrupted (Ctrl-C; the run is marked ``interrupted`` and a re-run resumes it); 143 terminated (SIGTERM, on
+the flow path: the same). On the flow path (no ``--direct``) a temporary Prefect server that does not start within
+PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS is exit 2, before any shard (``eat_cli/prefect_server.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 from pathlib import Path
 
-import typer
+from eat_cli.prefect_server import set_prefect_defaults  # noqa: E402
 
-from eat_cli.app import EatApp, _error, friendly
-from eat_cli.score import score as _score  # noqa: E402  (score imports main's friendly lazily)
-from eat_core.config.coerce import coerce_request, parse_languages
-from eat_core.errors import EatError
-from eat_core.evaluation.checks import validate_request
-from eat_core.evaluation.identity import run_id_for
-from eat_core.evaluation.lifecycle import failure_summary, load_run_config
-from eat_core.evaluation.loop import evaluate
-from eat_core.results.report import export_results, results_table, write_report
+set_prefect_defaults()  # before Prefect reads its settings (no telemetry, time for a temporary server's first start)
 
-# Defaults for Prefect when `eat` starts it: no telemetry (machines without internet log an error per attempt) and
-# enough time for a temporary server's first start on an empty PREFECT_HOME (migrations take over 20 s). A user's
-# own settings win.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+import typer  # noqa: E402
 
-
-
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-
-
+from eat_cli.app import EatApp, _error, friendly  # noqa: E402
+from eat_cli.score import score as _score  # noqa: E402
+from eat_core.config.coerce import coerce_request, parse_languages  # noqa: E402
+from eat_core.errors import EatError  # noqa: E402
+from eat_core.evaluation.checks import validate_request  # noqa: E402
+from eat_core.evaluation.identity import run_id_for  # noqa: E402
+from eat_core.evaluation.lifecycle import failure_summary, load_run_config  # noqa: E402
+from eat_core.evaluation.loop import evaluate  # noqa: E402
+from eat_core.results.report import export_results, results_table, write_report  # noqa: E402
 
 app = EatApp(help="eat-ner: zero-shot cross-lingual NER by entity-aligned translation (EAT).",
                   no_args_is_help=True, add_completion=False)
@@ -126,9 +120,11 @@ def run(
             _fail_run(db, result.run_id, failure_summary(result.run_id, result.failed_shards, retried=False))
         typer.echo(results_table(db, result.run_id))
         return
+    from eat_cli.prefect_server import flow_process
     from flows.full_eval import full_eval
 
-    state = full_eval(request, return_state=True)
+    with flow_process():  # temporary server up front (or one line, exit 2); Ctrl-C/SIGTERM: run 'interrupted'
+        state = full_eval(request, return_state=True)
     logging.getLogger("prefect").setLevel(logging.WARNING)  # the result is the last thing printed, not the server
     if state.is_completed():
         typer.echo(results_table(db, state.result()["run_id"]))
@@ -217,9 +213,11 @@ def tag(
     from eat_core.tagging.runner import plan_tag
 
     plan_tag(request)  # options and every input record checked (one line, exit 2) before a Prefect server starts
+    from eat_cli.prefect_server import flow_process
     from flows.tag import tag_corpus as tag_corpus_flow
 
-    state = tag_corpus_flow(request, return_state=True)
+    with flow_process():  # temporary server up front (or one line, exit 2); Ctrl-C/SIGTERM: run 'interrupted'
+        state = tag_corpus_flow(request, return_state=True)
     logging.getLogger("prefect").setLevel(logging.WARNING)
     if state.is_completed():
         done = state.result()

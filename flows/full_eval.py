@@ -10,6 +10,7 @@ shards: finished ones come back Cached.
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
+from prefect.exceptions import TerminationSignal
 from prefect.futures import wait
 from prefect.states import Failed
 
@@ -21,6 +22,7 @@ from eat_core.evaluation.identity import run_id_for
 from eat_core.evaluation.lifecycle import end_run, failure_summary
 from eat_core.evaluation.progress import ProgressTracker
 from eat_core.store import Store
+from tasks import interrupt
 from tasks.artifacts import publish_results_task
 from tasks.distributed import run_on_dask, uses_dask
 from tasks.evaluation import plan_shards_task, score_run_task, shard_task
@@ -51,8 +53,9 @@ def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_dela
         return Failed(message=str(exc))
     run_id = request.run_id or run_id_for(cfg)
     try:
-        return _evaluate(request, cfg, run_id, int(retries), float(retry_delay_s), logger)
-    except KeyboardInterrupt:
+        with interrupt.reclaim_sigterm():
+            return _evaluate(request, cfg, run_id, int(retries), float(retry_delay_s), logger)
+    except (KeyboardInterrupt, TerminationSignal):  # Ctrl-C, or SIGTERM (Prefect's own handler during a flow)
         end_run(Store(request.db), run_id, "interrupted", "interrupted; re-run the same parameters to resume")
         raise
     except BaseException as exc:
@@ -102,6 +105,7 @@ def _evaluate(request: EvalRequest, cfg, run_id: str, retries: int, retry_delay_
         # One in-process model serves one shard at a time; running them in order in this thread avoids the
         # contention of idle threads and reports progress as each shard ends.
         for p, a in zip(plan, args, strict=True):
+            interrupt.check()  # Ctrl-C during a DuckDB query fails the shard instead of raising: stop here
             record(p, shard(*a, return_state=True))
     else:
         # A served model batches concurrent requests: submit every shard, then collect (a failure cancels nothing).
@@ -109,6 +113,7 @@ def _evaluate(request: EvalRequest, cfg, run_id: str, retries: int, retry_delay_
         wait(futures)
         for p, future in zip(plan, futures, strict=True):
             record(p, future.state)
+    interrupt.check()
     summary = failure_summary(run_id, failed, retried=False) if failed else None  # permanent errors skip retries
     scores = score_run_task(cfg, request.db, run_id, bool(failed), summary, reused)
     publish_results_task(request.db, run_id, return_state=True)  # results in the Prefect UI; never fails the run

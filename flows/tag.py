@@ -10,6 +10,7 @@ each shard as soon as those before it are written.
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
+from prefect.exceptions import TerminationSignal
 from prefect.futures import wait
 from prefect.states import Failed
 
@@ -19,6 +20,7 @@ from eat_core.store import Store
 from eat_core.tagging.export import OrderedWriter
 from eat_core.tagging.request import TagRequest, coerce_tag_request, validate_tag_request
 from eat_core.tagging.runner import end_tag_run, tag_failure_summary
+from tasks import interrupt
 from tasks.tagging import finish_tag_task, plan_tag_task, tag_shard_task
 
 
@@ -44,8 +46,9 @@ def tag_corpus(request: TagRequest | dict, retries: int = 2, retry_delay_s: floa
     run_id, store = plan["run_id"], Store(request.db)
     writer = OrderedWriter(request.out)
     try:
-        result = _tag(request, plan, int(retries), float(retry_delay_s), writer, logger)
-    except KeyboardInterrupt:
+        with interrupt.reclaim_sigterm():
+            result = _tag(request, plan, int(retries), float(retry_delay_s), writer, logger)
+    except (KeyboardInterrupt, TerminationSignal):  # Ctrl-C, or SIGTERM (Prefect's own handler during a flow)
         writer.abort()
         end_tag_run(store, run_id, "interrupted", "interrupted; re-run the same parameters to resume")
         raise
@@ -84,11 +87,13 @@ def _tag(request: TagRequest, plan: dict, retries: int, retry_delay_s: float, wr
     args = [(cfg, request.db, run_id, plan["source"], s) for s in plan["shards"]]
     if cfg.llm.backend == "transformers":  # one in-process model: shards in order, output appended as each ends
         for s, a in zip(plan["shards"], args, strict=True):
+            interrupt.check()  # Ctrl-C during a DuckDB query fails the shard instead of raising: stop here
             record(s, shard(*a, return_state=True))
     else:  # a served model batches concurrent requests: submit every shard, then collect
         futures = [shard.submit(*a) for a in args]
         wait(futures)
         for s, future in zip(plan["shards"], futures, strict=True):
             record(s, future.state)
+    interrupt.check()
     finish_tag_task(request.db, run_id, failed)
     return tag_failure_summary(run_id, failed) if failed else None

@@ -12,6 +12,7 @@ from eat_core.evaluation.data import input_notes, load_language
 from eat_core.evaluation.lifecycle import finish_run, start_run
 from eat_core.evaluation.shards import plan_shards, run_shard, shards_of
 from eat_core.store import Store
+from tasks import interrupt
 from tasks.policies import ShardCachePolicy
 from tasks.storage import key_storage_for
 
@@ -34,12 +35,27 @@ def plan_shards_task(cfg: RunConfig, db: str, run_id: str) -> list[dict]:
 
 def retry_unless_permanent(task, task_run, state) -> bool:
     """Prefect ``retry_condition_fn``: retry I/O trouble, never an error the same attempt would hit again (a missing
-    model, an unknown name, bad data: ``EatError.retryable`` is False)."""
+    model, an unknown name, bad data: ``EatError.retryable`` is False), nor anything once Ctrl-C or SIGTERM asked the
+    process to stop (DuckDB turns the interrupt into ``RuntimeError('Query interrupted')``: ``tasks/interrupt.py``)."""
+    if interrupt.requested() is not None:
+        return False
     try:
         exc = state.result(raise_on_failure=False)
     except Exception:  # noqa: BLE001 - no exception to judge: retry as configured
         return True
+    if isinstance(exc, BaseException) and _from_interrupt(exc):
+        return False
     return not isinstance(exc, BaseException) or is_retryable(exc)
+
+
+def _from_interrupt(exc: BaseException) -> bool:
+    """True for a ``KeyboardInterrupt`` or an error raised while handling one (its cause or context chain)."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def shard_task(db: str, retries: int, retry_delay_s: float, tag: str | None = None):
@@ -60,6 +76,7 @@ def run_shard_task(cfg: RunConfig, db: str, run_id: str, lang: str, index: int, 
     round costs the server (often on the same machine) more than the round itself on small shards. The flow logs
     one line per shard (counts, ETA, cache hit rate) to the run.
     """
+    interrupt.check()  # a shard queued on a thread pool does not start after Ctrl-C
     return run_shard(cfg, db, run_id, lang, index, progress=logging.getLogger("eat").info)
 
 

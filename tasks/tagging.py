@@ -15,6 +15,7 @@ from eat_core.hashing import content_hash
 from eat_core.store import Store
 from eat_core.tagging.request import TagRequest
 from eat_core.tagging.runner import describe_plan, finish_tag_run, plan_tag, run_tag_shard, start_tag_run
+from tasks import interrupt
 from tasks.evaluation import retry_unless_permanent
 from tasks.policies import code_version
 from tasks.storage import key_storage_for
@@ -64,6 +65,7 @@ def tag_shard_task(db: str, retries: int, retry_delay_s: float):
 @task(name="tag_shard", tags=["llm"], persist_result=True, task_run_name="tag-shard-{shard[index]}")
 def run_tag_shard_task(cfg: RunConfig, db: str, run_id: str, source: dict, shard: dict) -> dict:
     """Read, tag and store one shard; DuckDB holds its rows, this returns a small summary."""
+    interrupt.check()  # a shard queued on a thread pool does not start after Ctrl-C
     return run_tag_shard(cfg, db, run_id, source, shard, progress=logging.getLogger("eat").info)
 
 

@@ -9,6 +9,7 @@ tests that need the complete files use ``needs_full_data("why")``, which names t
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from eat_cli.prefect_server import set_prefect_defaults  # noqa: E402
+
+set_prefect_defaults()  # as `eat run`: flows run in this process give a temporary server 120 s to start
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("EAT_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -62,6 +67,18 @@ def pytest_terminal_summary(terminalreporter):
         for reason in sorted({r for _, r in _LEFT_OUT}):
             names = [n for n, r in _LEFT_OUT if r == reason]
             terminalreporter.write_line(f"  {len(names)} x {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Finish Prefect's work while pytest's streams are open. Otherwise, at interpreter exit, Prefect's atexit stop of
+    a temporary server (``SubprocessASGIServer.stop``) logs "Stopping temporary server" through its console handler,
+    which still holds pytest's captured stream, closed by then: a ``--- Logging error ---`` report after the summary.
+    Drain the event and log workers first (they send to that server), then stop it, quietly."""
+    if "prefect" not in sys.modules:
+        return
+    from eat_cli.prefect_server import stop_all_servers
+
+    stop_all_servers()
 
 
 # Kept for tests written before the fixture existed; prefer needs_full_data with a reason.
