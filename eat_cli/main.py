@@ -477,7 +477,7 @@ def eacl_build(
         raw = [p for pairs in read_eacl_dir(official).values() for p in pairs]
     else:
         source = "harvest"
-        found = [r[0] for r in store.query("SELECT DISTINCT lang FROM eacl_pages WHERE lang <> 'en'")]
+        found = store.eacl_languages()
         raw = harvested_pairs(store, wanted or found)
     judged = [j for j in judge_pairs(raw, source) if wanted is None or j.lang in wanted]
     store_pairs(store, judged)
