@@ -23,7 +23,8 @@ from eat_core.evaluation.checks import validate_request
 from eat_core.evaluation.identity import run_id_for
 from eat_core.evaluation.lifecycle import failure_summary, load_run_config
 from eat_core.evaluation.loop import evaluate
-from eat_core.results.report import export_results, results_table, write_report
+from eat_core.results.files import export_results, write_report
+from eat_core.results.render import results_table
 
 # Defaults for Prefect when `eat` starts it: no telemetry (machines without internet log an error per attempt) and
 # enough time for a temporary server's first start on an empty PREFECT_HOME (migrations take over 20 s). A user's
@@ -245,7 +246,7 @@ def results(run_id: str = typer.Argument(None, help="run id (default: the latest
     """Print the per-language results of a run from DuckDB (works while a run is in progress).
 
     ``table``: the run, its inputs, then one line per language; ``csv``/``json``/``parquet``: one row per language
-    with every metric and cost (``eat_core.results.report.results_frame``).
+    with every metric and cost (``eat_core.results.tables.results_frame``).
     """
 
     typer.echo(export_results(db, run_id, fmt, out))
@@ -260,7 +261,9 @@ def compare(runs: list[str] = typer.Argument(None, help="run ids (default: every
             fmt: str = typer.Option("table", "--format", help="what to print: table, csv or json")) -> None:
     """Methods side by side (EAT Table 4 layout, with the published rows): token F1 under the paper's protocol
     and true positions, failure reasons and costs; writes Markdown and a PNG into --out."""
-    from eat_core.results.compare import check_format, compare_runs, comparison_csv, comparison_text, write_comparison
+    from eat_core.results.compare import check_format, compare_runs
+    from eat_core.results.files import write_comparison
+    from eat_core.results.render import comparison_csv, comparison_text
 
     check_format(fmt)
     cmp = compare_runs(db, runs or None)
@@ -285,7 +288,7 @@ app.command("score")(_score)
 def resume(run_id: str = typer.Argument(..., help="run id to resume"),
            db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file")) -> None:
     """Re-run only the missing or failed shards of a run (finished shards and cached LLM calls are reused)."""
-    from eat_core.results.report import results_table
+    from eat_core.results.render import results_table
 
     cfg = load_run_config(db, run_id)
     result = evaluate(cfg, db, run_id=run_id, progress=lambda msg: typer.echo(msg, err=True))
