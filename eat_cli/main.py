@@ -28,7 +28,8 @@ from eat_core.evaluation.checks import validate_request  # noqa: E402
 from eat_core.evaluation.identity import run_id_for  # noqa: E402
 from eat_core.evaluation.lifecycle import failure_summary, load_run_config  # noqa: E402
 from eat_core.evaluation.loop import evaluate  # noqa: E402
-from eat_core.results.report import export_results, results_table, write_report  # noqa: E402
+from eat_core.results.files import export_results, write_report  # noqa: E402
+from eat_core.results.render import results_table  # noqa: E402
 
 app = EatApp(help="eat-ner: zero-shot cross-lingual NER by entity-aligned translation (EAT).",
                   no_args_is_help=True, add_completion=False)
@@ -243,7 +244,7 @@ def results(run_id: str = typer.Argument(None, help="run id (default: the latest
     """Print the per-language results of a run from DuckDB (works while a run is in progress).
 
     ``table``: the run, its inputs, then one line per language; ``csv``/``json``/``parquet``: one row per language
-    with every metric and cost (``eat_core.results.report.results_frame``).
+    with every metric and cost (``eat_core.results.tables.results_frame``).
     """
 
     typer.echo(export_results(db, run_id, fmt, out))
@@ -258,7 +259,9 @@ def compare(runs: list[str] = typer.Argument(None, help="run ids (default: every
             fmt: str = typer.Option("table", "--format", help="what to print: table, csv or json")) -> None:
     """Methods side by side (EAT Table 4 layout, with the published rows): token F1 under the paper's protocol
     and true positions, failure reasons and costs; writes Markdown and a PNG into --out."""
-    from eat_core.results.compare import check_format, compare_runs, comparison_csv, comparison_text, write_comparison
+    from eat_core.results.compare import check_format, compare_runs
+    from eat_core.results.files import write_comparison
+    from eat_core.results.render import comparison_csv, comparison_text
 
     check_format(fmt)
     cmp = compare_runs(db, runs or None)
@@ -283,7 +286,7 @@ app.command("score")(_score)
 def resume(run_id: str = typer.Argument(..., help="run id to resume"),
            db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file")) -> None:
     """Re-run only the missing or failed shards of a run (finished shards and cached LLM calls are reused)."""
-    from eat_core.results.report import results_table
+    from eat_core.results.render import results_table
 
     cfg = load_run_config(db, run_id)
     result = evaluate(cfg, db, run_id=run_id, progress=lambda msg: typer.echo(msg, err=True))
@@ -475,7 +478,7 @@ def eacl_build(
         raw = [p for pairs in read_eacl_dir(official).values() for p in pairs]
     else:
         source = "harvest"
-        found = [r[0] for r in store.query("SELECT DISTINCT lang FROM eacl_pages WHERE lang <> 'en'")]
+        found = store.eacl_languages()
         raw = harvested_pairs(store, wanted or found)
     judged = [j for j in judge_pairs(raw, source) if wanted is None or j.lang in wanted]
     store_pairs(store, judged)

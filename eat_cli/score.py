@@ -79,18 +79,15 @@ def _files(gold: Path, pred: Path, lang: str, names: tuple[str, ...]) -> dict:
 def _stored_run(db: Path, run: str | None, lang: str | None, names: tuple[str, ...]) -> dict[str, dict]:
     from eat_core.errors import ConfigError
     from eat_core.store import Store
-    from eat_core.store.lookups import latest_run
 
     if not Path(db).is_file():
         raise ConfigError(f"--db {db}: no such DuckDB workspace")
     store = Store(db)
-    run = run or latest_run(store)
-    rows = store.query("SELECT lang, tokens, gold, pred FROM predictions WHERE run_id = ? AND gold IS NOT NULL "
-                       "ORDER BY lang, shard_index, sentence_id", [run])
+    run = run or store.latest_run()
     by_lang: dict[str, list] = {}
-    for row_lang, tokens, gold, pred in rows:
+    for row_lang, tokens, gold, pred in store.scored_predictions(run):
         if lang is None or row_lang == lang:
-            by_lang.setdefault(row_lang, []).append((json.loads(tokens), json.loads(gold), json.loads(pred)))
+            by_lang.setdefault(row_lang, []).append((tokens, gold, pred))
     if not by_lang:
         raise ConfigError(f"run {run!r} in {db} has no scored predictions" + (f" for {lang!r}" if lang else "")
                           + "; see `eat results --db " + str(db) + "`")

@@ -203,7 +203,7 @@ def _stored(db: Path, run_id: str) -> dict:
 
 def test_cached_run_equals_fresh_run_in_every_stored_column_and_counts_hits(tmp_path):
     from eat_core.evaluation.loop import evaluate
-    from eat_core.results.report import results_rows
+    from eat_core.results.tables import results_rows
 
     db = tmp_path / "w.duckdb"
     cfg = validate_request({"profile": "smoke", "languages": ["zh"], "limit": 4, "shard_size": 2})
@@ -246,7 +246,7 @@ def test_runs_stopped_by_ctrl_c_or_an_error_are_marked_and_resume(tmp_path, monk
 
 
 def test_a_run_id_with_dot_dot_or_slash_cannot_write_outside_out(tmp_path):
-    from eat_core.results.report import write_report
+    from eat_core.results.files import write_report
 
     db = tmp_path / "w.duckdb"
     out = tmp_path / "deep" / "out"

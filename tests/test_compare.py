@@ -16,8 +16,10 @@ import pytest
 from conftest import REPO, needs_full_data
 
 from eat_core.config.run import get_profile
-from eat_core.results.compare import PUBLISHED, artifact_key, compare_runs
+from eat_core.results.compare import compare_runs
+from eat_core.results.published import PUBLISHED
 from eat_core.store import Store
+from tasks.artifacts import artifact_key
 
 TC = {"extractor.name": "token-classification", "extractor.model": "tiny:bert-tc"}
 METHODS = {"crop": {}, "direct": TC, "model-transfer": TC}
@@ -216,7 +218,7 @@ def test_unknown_run_and_bad_format_exit_2_with_one_line(workspace, tmp_path, ca
 
 
 def test_results_formats_round_trip_through_pandas(workspace, tmp_path, capsys):
-    from eat_core.results.report import results_frame
+    from eat_core.results.tables import results_frame
 
     db, run_id = workspace["db"], workspace["runs"]["direct"]
     frame = results_frame(db, run_id)

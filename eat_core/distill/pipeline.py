@@ -374,8 +374,7 @@ def evaluate_student(plan: DistillPlan, student: dict, round: int = 0, progress:
         raise StudentFailed("the student's evaluation failed: "
                             + failure_summary(result.run_id, result.failed_shards, retried=False).splitlines()[0])
     store = Store(r.db)
-    metrics = dict(store.query("SELECT metric, value FROM metrics WHERE run_id = ? AND lang = ?",
-                               [result.run_id, r.lang]))
+    metrics = {m: value for m, (value, _) in store.metrics_by_lang(result.run_id).get(r.lang, {}).items()}
     store.put_student(student["step_key"], silver_id=student["silver"]["silver_id"], route=r.route, lang=r.lang,
                       round=round, model_dir=student["model_dir"], eval_run=result.run_id, manifest=None)
     return {"run_id": result.run_id, "label": cfg.profile, "metrics": metrics,

@@ -134,15 +134,11 @@ def assign_parts(rows: Sequence[SilverRow], seed: int, share: float) -> list[Sil
 
 def teacher_candidates(store: Store, run_id: str, lang: str, order: Sequence[str] = ()) -> list[tuple[Candidate, int]]:
     """The teacher's tagged sentences of ``lang`` (never the gold column), in corpus order when ``order`` is given."""
-    rows = store.query("SELECT sentence_id, shard_index, tokens, pred, entities, failures FROM predictions "
-                       "WHERE run_id = ? AND lang = ?", [run_id, lang])
+    rows = store.tagged_predictions(run_id, lang)
     position = {sid: i for i, sid in enumerate(order)}
     rows.sort(key=lambda r: (position.get(r[0], len(position)), r[1], r[0]))
-    out = []
-    for sid, shard, tokens, pred, entities, failures in rows:
-        out.append((Candidate(sid, tuple(json.loads(tokens)), tuple(json.loads(pred)),
-                              len(json.loads(entities) or []), tuple(json.loads(failures) or [])), shard))
-    return out
+    return [(Candidate(sid, tuple(tokens), tuple(pred), len(entities), tuple(failures)), shard)
+            for sid, shard, tokens, pred, entities, failures in rows]
 
 
 def judge_candidates(candidates: Sequence[tuple[Candidate, int]], rule: str, settings: dict,
@@ -174,8 +170,7 @@ def stored_summary(store: Store, silver_id: str) -> SilverSummary | None:
     if not row or row["status"] != "done":
         return None
     parts = Counter()
-    for part, n in store.query("SELECT part, count(*) FROM silver_sentences WHERE silver_id = ? AND kept "
-                               "GROUP BY part", [silver_id]):
+    for part, n in store.silver_part_counts(silver_id):
         for p in (part or "train").split("+"):
             parts[p] += n
     return SilverSummary(silver_id, row["route"], row["lang"], row["signature"], row["kept"], row["dropped"],
@@ -184,11 +179,9 @@ def stored_summary(store: Store, silver_id: str) -> SilverSummary | None:
 
 
 def stored_rows(store: Store, silver_id: str) -> list[SilverRow]:
-    rows = store.query("SELECT sentence_id, tokens, tags, kept, reason, part, source, details, shard_index "
-                       "FROM silver_sentences WHERE silver_id = ? ORDER BY shard_index, position", [silver_id])
-    return [SilverRow(sid, tuple(json.loads(tokens)), tuple(json.loads(tags)) if tags else None, bool(kept), reason,
-                      part, source, tuple(json.loads(details) or []) if details else (), shard)
-            for sid, tokens, tags, kept, reason, part, source, details, shard in rows]
+    return [SilverRow(r["sentence_id"], tuple(r["tokens"]), tuple(r["tags"]) if r["tags"] is not None else None,
+                      r["kept"], r["reason"], r["part"], r["source"], tuple(r["details"]), r["shard_index"])
+            for r in store.silver_rows(silver_id)]
 
 
 # -- export ----------------------------------------------------------------------------------------------------------

@@ -50,15 +50,8 @@ def judge_pairs(pairs: Iterable[EaclPair], source: str) -> list[JudgedPair]:
 
 def store_pairs(store: Store, judged: Sequence[JudgedPair]) -> None:
     """Replace the stored pairs of each (source, language) rebuilt: a pair gone from the input must not linger."""
-    with store.connect() as con:
-        for source, lang in sorted({(j.source, j.lang) for j in judged}):
-            con.execute("DELETE FROM eacl_pairs WHERE source = ? AND lang = ?", [source, lang])
-        con.executemany(
-            "INSERT OR REPLACE INTO eacl_pairs (source, lang, eng_entity, tgt_entity, text, first_sentence, kept, "
-            "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [[j.source, j.lang, j.eng_entity, j.tgt_entity, j.text, j.first_sentence, j.kept, j.reason]
-             for j in judged],
-        )
+    store.replace_eacl_pairs([(j.source, j.lang, j.eng_entity, j.tgt_entity, j.text, j.first_sentence, j.kept,
+                               j.reason) for j in judged])
 
 
 def split(pairs: Sequence[JudgedPair], valid_ratio: float = 0.1, seed: int = 42

@@ -17,7 +17,6 @@ MediaWiki-compatible server (a mirror, or the test server on 127.0.0.1).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -101,27 +100,15 @@ class Harvester:
     # -- storage -------------------------------------------------------------------------------------------------
 
     def _stored(self, lang: str, title: str) -> dict | None:
-        rows = self.store.query(
-            "SELECT status, resolved_title, summary, langlinks, fetched_at FROM eacl_pages WHERE lang = ? AND "
-            "title = ?", [lang, title]) if self.store.path.exists() else []
-        if not rows:
+        page = self.store.eacl_page(lang, title)
+        if page is None:
             return None
-        status, resolved, summary, links, fetched_at = rows[0]
-        fresh = status != "error" and datetime.now(UTC).replace(tzinfo=None) - fetched_at < self.max_age
-        if not fresh:
-            return None
-        return {"status": status, "resolved_title": resolved, "summary": summary,
-                "langlinks": json.loads(links) if links else {}}
+        fetched_at = page.pop("fetched_at")
+        fresh = page["status"] != "error" and datetime.now(UTC).replace(tzinfo=None) - fetched_at < self.max_age
+        return page if fresh else None
 
     def _save(self, lang: str, title: str, record: dict) -> None:
-        with self.store.connect() as con:
-            con.execute(
-                "INSERT OR REPLACE INTO eacl_pages (lang, title, status, pageid, revision, resolved_title, summary, "
-                "langlinks, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [lang, title, record["status"], record.get("pageid"), record.get("revision"),
-                 record.get("resolved_title"), record.get("summary"),
-                 json.dumps(record.get("langlinks") or {}, ensure_ascii=False),
-                 datetime.now(UTC).replace(tzinfo=None)])
+        self.store.put_eacl_page(lang, title, record, datetime.now(UTC).replace(tzinfo=None))
 
     # -- fetching ------------------------------------------------------------------------------------------------
 
@@ -189,12 +176,10 @@ def harvested_pairs(store: Store, languages: Sequence[str]):
     """Raw (English entity, target title, target summary) pairs from stored pages, as ``EaclPair``."""
     from eat_core.data.eacl_files import EaclPair
 
-    targets = {(lang, title): (resolved, summary) for lang, title, resolved, summary in store.query(
-        "SELECT lang, title, resolved_title, summary FROM eacl_pages WHERE lang <> 'en' AND status = 'ok'")}
+    targets, english = store.eacl_found_pages()
     pairs = []
-    for entity, links in store.query(
-            "SELECT title, langlinks FROM eacl_pages WHERE lang = 'en' AND status = 'ok' ORDER BY title"):
-        for lang, title in sorted(json.loads(links or "{}").items()):
+    for entity, links in english:
+        for lang, title in sorted(links.items()):
             if lang in languages and (lang, title) in targets:
                 resolved, summary = targets[(lang, title)]
                 pairs.append(EaclPair(lang, entity, resolved or title, summary or ""))

@@ -219,6 +219,12 @@ class StoreBase:
         finally:
             self._close(con)
 
+    def _ensure_migrated(self) -> None:
+        """Migrate before a read that needs the newest tables (an older file may lack them), once per file per
+        process; a file migrated earlier in this process is only version-checked, by the read's own connection."""
+        if str(self.path.resolve()) not in _MIGRATED:
+            self.migrate()
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Read-only query for reports; ``sql`` is ours, values travel as parameters."""
         with self.connect(read_only=True) as con:
@@ -263,7 +269,8 @@ def _thread_lock(path: Path) -> threading.RLock:
         return _THREAD_LOCKS.setdefault(key, threading.RLock())
 
 
-def _json(value: Any) -> str | None:
+def to_json(value: Any) -> str | None:
+    """A stored JSON column: ``None`` stays NULL; dataclasses, sets and tuples become objects and lists."""
     return None if value is None else json.dumps(value, ensure_ascii=False, default=_default)
 
 
@@ -277,7 +284,8 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
+def chunks(items: list, size: int) -> Iterator[list]:
+    """``items`` in slices of ``size``: statements with one placeholder per item stay under DuckDB's limits."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -318,8 +326,7 @@ def put_blob(store: StoreBase, path: str, content: bytes) -> None:
 def get_blob(store: StoreBase, path: str) -> bytes | None:
     if not store.path.exists():
         return None
-    if str(store.path.resolve()) not in _MIGRATED:
-        store.migrate()  # an older file may lack the table; the read-only connection checks the version anyway
+    store._ensure_migrated()  # an older file may lack the table
     with store.connect(read_only=True) as con:
         row = con.execute("SELECT content FROM prefect_cache WHERE path = ?", [path]).fetchone()
     return bytes(row[0]) if row else None

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from eat_core.store.base import _MIGRATED, _chunks
+from eat_core.store.base import chunks
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,14 @@ class CachedCall:
 
 
 class LLMCallsStore:
-    """Mixin of :class:`~eat_core.store.Store`; needs ``connect``, ``query``, ``migrate`` and ``path``."""
+    """Mixin of :class:`~eat_core.store.Store`; needs ``connect``, ``query``, ``_ensure_migrated`` and ``path``."""
 
     def get_cached_calls(self, keys: Sequence[str]) -> dict[str, CachedCall]:
         if not keys or not self.path.exists():
             return {}
         out: dict[str, CachedCall] = {}
         with self.connect() as con:
-            for chunk in _chunks(list(dict.fromkeys(keys)), 500):
+            for chunk in chunks(list(dict.fromkeys(keys)), 500):
                 placeholders = ",".join("?" * len(chunk))
                 rows = con.execute(
                     "SELECT key, output, prompt_tokens, completion_tokens, latency_s, truncated FROM llm_cache "
@@ -67,8 +67,7 @@ class LLMCallsStore:
         """:meth:`get_shard_calls` for many (lang, content) pairs in one query."""
         if not shards or not self.path.exists():
             return {}
-        if str(self.path.resolve()) not in _MIGRATED:
-            self.migrate()
+        self._ensure_migrated()
         langs, contents = [list(x) for x in zip(*shards, strict=True)]
         rows = self.query(
             "SELECT s.lang, s.content, c.key, c.output, c.prompt_tokens, c.completion_tokens, c.latency_s, "
@@ -81,8 +80,7 @@ class LLMCallsStore:
         return out
 
     def get_shard_calls(self, lang: str, content: str) -> dict[str, CachedCall]:
-        if str(self.path.resolve()) not in _MIGRATED:
-            self.migrate()
+        self._ensure_migrated()
         rows = self.query(
             "SELECT c.key, c.output, c.prompt_tokens, c.completion_tokens, c.latency_s, c.truncated FROM shard_calls s "
             "JOIN llm_cache c ON c.key = s.key WHERE s.lang = ? AND s.content = ?", [lang, content])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from eat_core.store.base import _MIGRATED, _json
+from eat_core.store.base import to_json
 
 
 class RunsStore:
-    """Mixin of :class:`~eat_core.store.Store`; needs ``connect``, ``query``, ``migrate`` and ``path``."""
+    """Mixin of :class:`~eat_core.store.Store`; needs ``connect``, ``query``, ``_ensure_migrated`` and ``path``."""
 
     def upsert_run(self, run_id: str, profile: str, config: dict, status: str) -> None:
         with self.connect() as con:
@@ -66,8 +66,8 @@ class RunsStore:
                 "INSERT INTO predictions (run_id, lang, shard_index, sentence_id, tokens, gold, pred, english, "
                 "roundtrip, entities, placements, failures, transcript) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    [run_id, lang, shard_index, r["sentence_id"], *(_json(r[k]) for k in ("tokens", "gold", "pred")),
-                     r["english"], r["roundtrip"], *(_json(r[k]) for k in ("entities", "placements", "failures",
+                    [run_id, lang, shard_index, r["sentence_id"], *(to_json(r[k]) for k in ("tokens", "gold", "pred")),
+                     r["english"], r["roundtrip"], *(to_json(r[k]) for k in ("entities", "placements", "failures",
                                                                            "transcript"))]
                     for r in rows
                 ],
@@ -95,8 +95,7 @@ class RunsStore:
         """``{name: RunInput}`` as recorded for ``run_id`` (empty for runs made before inputs were recorded)."""
         from eat_core.types import RunInput
 
-        if str(self.path.resolve()) not in _MIGRATED:
-            self.migrate()
+        self._ensure_migrated()
         rows = self.query("SELECT name, kind, path, fingerprint FROM run_inputs WHERE run_id = ? ORDER BY name",
                           [run_id])
         return {r[0]: RunInput(*r) for r in rows}
@@ -106,5 +105,5 @@ class RunsStore:
             con.executemany(
                 "INSERT OR REPLACE INTO metrics (run_id, lang, metric, value, signature, details) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [[run_id, lang, m, v, s, _json(d)] for m, v, s, d in rows],
+                [[run_id, lang, m, v, s, to_json(d)] for m, v, s, d in rows],
             )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from eat_core.store.base import _json
+from eat_core.store.base import to_json
 
 
 class SilverStore:
-    """Mixin of :class:`~eat_core.store.Store`; needs ``connect``, ``query``, ``migrate`` and ``path``."""
+    """Mixin of :class:`~eat_core.store.Store`; needs ``connect``, ``query``, ``_ensure_migrated`` and ``path``."""
 
     def write_silver_set(self, silver_id: str, meta: dict, rows: Sequence[dict]) -> None:
         """A silver set's sentences and its ``done`` row in one transaction (a crash leaves neither or both).
@@ -27,15 +27,15 @@ class SilverStore:
                 "config = excluded.config, kept = excluded.kept, dropped = excluded.dropped, "
                 "reasons = excluded.reasons, export_dir = excluded.export_dir, finished_at = now()",
                 [silver_id, meta["route"], meta["lang"], meta["teacher_run"], meta["signature"],
-                 _json(meta["config"]), meta["kept"], meta["dropped"], _json(meta["reasons"]), meta["export_dir"]])
+                 to_json(meta["config"]), meta["kept"], meta["dropped"], to_json(meta["reasons"]), meta["export_dir"]])
 
     @staticmethod
     def _insert_silver_rows(con, silver_id: str, rows: Sequence[dict]) -> None:
         con.executemany(
             "INSERT INTO silver_sentences (silver_id, sentence_id, shard_index, position, part, tokens, tags, kept, "
             "reason, source, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[silver_id, r["sentence_id"], r["shard_index"], r["position"], r["part"], _json(r["tokens"]),
-              _json(r["tags"]), r["kept"], r["reason"], r["source"], _json(r["details"])] for r in rows])
+            [[silver_id, r["sentence_id"], r["shard_index"], r["position"], r["part"], to_json(r["tokens"]),
+              to_json(r["tags"]), r["kept"], r["reason"], r["source"], to_json(r["details"])] for r in rows])
 
     def start_silver_set(self, silver_id: str, meta: dict) -> None:
         """Register a set built shard by shard (the projection route) as ``building``; a finished one is kept."""
@@ -44,7 +44,7 @@ class SilverStore:
                 "INSERT INTO silver_sets (silver_id, route, lang, teacher_run, signature, config, status) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'building') ON CONFLICT (silver_id) DO NOTHING",
                 [silver_id, meta["route"], meta["lang"], meta["teacher_run"], meta["signature"],
-                 _json(meta["config"])])
+                 to_json(meta["config"])])
 
     def write_silver_shard(self, silver_id: str, shard_index: int, rows: Sequence[dict]) -> None:
         """One shard's sentences and its ``done`` status in one transaction."""
@@ -61,7 +61,7 @@ class SilverStore:
     def silver_shards_done(self, silver_id: str) -> set[int]:
         if not self.path.exists():
             return set()
-        self.migrate()
+        self._ensure_migrated()
         return {r[0] for r in self.query("SELECT shard_index FROM silver_shards WHERE silver_id = ? AND "
                                          "status = 'done'", [silver_id])}
 
@@ -69,7 +69,7 @@ class SilverStore:
         """The ``silver_sets`` row of ``silver_id`` as a dict (config and reasons parsed), or None."""
         if not self.path.exists():
             return None
-        self.migrate()
+        self._ensure_migrated()
         rows = self.query("SELECT silver_id, route, lang, teacher_run, signature, config, status, kept, dropped, "
                           "reasons, export_dir FROM silver_sets WHERE silver_id = ?", [silver_id])
         if not rows:
@@ -90,4 +90,18 @@ class SilverStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (student_key) DO UPDATE SET "
                 "model_dir = excluded.model_dir, eval_run = coalesce(excluded.eval_run, students.eval_run), "
                 "manifest = coalesce(excluded.manifest, students.manifest), updated_at = now()",
-                [student_key, silver_id, route, lang, round, model_dir, eval_run, _json(manifest)])
+                [student_key, silver_id, route, lang, round, model_dir, eval_run, to_json(manifest)])
+
+    def silver_part_counts(self, silver_id: str) -> list[tuple[str | None, int]]:
+        """``(part, n)`` of the kept sentences of a silver set (``part``: train, dev or train+dev)."""
+        return [(r[0], r[1]) for r in self.query(
+            "SELECT part, count(*) FROM silver_sentences WHERE silver_id = ? AND kept GROUP BY part", [silver_id])]
+
+    def silver_rows(self, silver_id: str) -> list[dict]:
+        """Every sentence of a silver set, kept or not, in shard and position order (JSON columns parsed)."""
+        rows = self.query("SELECT sentence_id, tokens, tags, kept, reason, part, source, details, shard_index "
+                          "FROM silver_sentences WHERE silver_id = ? ORDER BY shard_index, position", [silver_id])
+        return [{"sentence_id": sid, "tokens": json.loads(tokens), "tags": json.loads(tags) if tags else None,
+                 "kept": bool(kept), "reason": reason, "part": part, "source": source,
+                 "details": (json.loads(details) or []) if details else [], "shard_index": shard}
+                for sid, tokens, tags, kept, reason, part, source, details, shard in rows]

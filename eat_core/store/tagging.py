@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from eat_core.store.base import _MIGRATED, _json
+from eat_core.store.base import to_json
 
 
 class TagStore:
-    """Mixin of :class:`~eat_core.store.Store`; needs ``connect``, ``query``, ``migrate`` and ``path``."""
+    """Mixin of :class:`~eat_core.store.Store`; needs ``connect``, ``query``, ``_ensure_migrated`` and ``path``."""
 
     def upsert_tag_run(self, tag_run_id: str, *, input_path: str, fingerprint: str, input_format: str, lang: str,
                        method: str, config: dict, inputs: dict, n_records: int, n_shards: int) -> None:
@@ -34,8 +34,7 @@ class TagStore:
         """``{shard index: status}`` of a tag run (empty for a new file or run)."""
         if not self.path.exists():
             return {}
-        if str(self.path.resolve()) not in _MIGRATED:
-            self.migrate()
+        self._ensure_migrated()
         rows = self.query("SELECT shard_index, status FROM tag_shards WHERE tag_run_id = ?", [tag_run_id])
         return dict(rows)
 
@@ -71,8 +70,9 @@ class TagStore:
                     "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
                     [tag_run_id, [r["record_index"] for r in rows], shard_index, [r["record_id"] for r in rows],
                      [r["line"] for r in rows], [r["text"] for r in rows],
-                     *([_json(r[k]) for r in rows] for k in ("tokens", "offsets", "tags", "entities")),
-                     [r["skipped"] for r in rows], *([_json(r[k]) for r in rows] for k in ("transcript", "failures"))],
+                     *([to_json(r[k]) for r in rows] for k in ("tokens", "offsets", "tags", "entities")),
+                     [r["skipped"] for r in rows],
+                     *([to_json(r[k]) for r in rows] for k in ("transcript", "failures"))],
                 )
             con.execute(
                 "INSERT INTO tag_shards (tag_run_id, shard_index, first_record, n_records, status, n_tagged, "

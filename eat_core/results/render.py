@@ -1,0 +1,207 @@
+"""Results as text: the ``eat results`` table, the ``eat report`` Markdown and the comparison of runs (Markdown,
+aligned text for a terminal, CSV). One number format (:func:`fmt`) and one Markdown table shape for all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from eat_core.results.compare import Comparison
+from eat_core.results.published import PAPER_TABLE4
+from eat_core.results.tables import inputs_line, results_rows, run_protocol
+from eat_core.store import Store
+
+
+def fmt(value, spec: str = ".2f", signed: bool = False) -> str:
+    """A number as shown in every table: ``-`` for None or NaN, ``+`` before positive values when ``signed``."""
+    if value is None or value != value:
+        return "-"
+    return format(value, ("+" if signed else "") + spec)
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """The lines of a Markdown table: header, rule, rows."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+# -- one run -----------------------------------------------------------------------------------------------------
+
+
+def results_table(db: str | Path, run_id: str | None = None) -> str:
+    """The ``eat results`` table: the run, the inputs it was made from, then one line per language.
+
+    ``tokF1(paper)`` is ``token_f1`` under the paper's scorer (protocol ``eat-official``; the header names another
+    protocol if the run was configured with one), ``tokF1(true)`` is ``token_f1_true`` (protocol ``token``).
+    """
+    run_id, rows = results_rows(db, run_id)
+    store = Store(db)
+    protocol = run_protocol(store, run_id)
+    paper = "tokF1(paper)" if protocol == "eat-official" else f"tokF1({protocol})"
+    header = (f"{'lang':<5} {paper:>12} {'tokF1(true)':>11} {'entF1':>6} {'BLEU':>6} {'L_e':>6} {'sent':>5} "
+              f"{'shards':>7} {'hit%':>5} {'s/sent':>7}  failures")
+    lines = [f"run {run_id}", inputs_line(store, run_id), header, "-" * len(header)]
+    for r in rows:
+        fails = ", ".join(f"{k}={v}" for k, v in list(r["failures"].items())[:4]) or "-"
+        hit = fmt(None if r["cache_hit_rate"] is None else 100 * r["cache_hit_rate"], ".0f")
+        lines.append(f"{r['lang']:<5} {fmt(r['token_f1']):>12} {fmt(r['token_f1_true']):>11} "
+                     f"{fmt(r['entity_f1']):>6} {fmt(r['bleu']):>6} "
+                     f"{fmt(r['entropy_loss'], '.3f'):>6} {r['sentences']:>5} {r['shards']:>7} {hit:>5} "
+                     f"{fmt(r['s_per_sentence'], '.3f'):>7}  {fails}")
+    return "\n".join(lines)
+
+
+def markdown_report(db: str | Path, run_id: str | None = None) -> tuple[str, list[dict]]:
+    """A Markdown report: token F1 per language in the layout of EAT Table 4, then every metric per language."""
+    run_id, rows = results_rows(db, run_id)
+    store = Store(db)
+    status = store.run_status(run_id)
+    profile, config = (status[1], store.run_config(run_id)) if status else ("?", {})
+    langs = [r["lang"] for r in rows]
+    header = "| Method | " + " | ".join(lang.upper() for lang in langs) + " | Avg. |"
+    rule = "|---|" + "---|" * (len(langs) + 1)
+
+    def row(name: str, values: list) -> str:
+        shown = [v for v in values if v is not None]
+        avg = sum(shown) / len(shown) if shown and len(shown) == len(values) else None
+        return f"| {name} | " + " | ".join(fmt(v) for v in values) + f" | {fmt(avg)} |"
+
+    llm, ext, data = config.get("llm", {}), config.get("extractor", {}), config.get("data", {})
+    lines = [f"# EAT evaluation report: run `{run_id}`", "",
+             f"Profile `{profile}`; LLM `{llm.get('model', '?')}` (adapter `{llm.get('adapter')}`); extractor "
+             f"`{ext.get('name')}` `{ext.get('model')}`; data `{data.get('source')}` split `{data.get('split')}`.", "",
+             "## Token-level F1 (EAT Table 4 layout)", "", header, rule,
+             row(f"this run ({profile})", [r["token_f1"] for r in rows])]
+    for name, values in PAPER_TABLE4.items():  # a view of PUBLISHED
+        lines.append(row(name, [values.get(lang) for lang in langs]))
+    lines += ["", "Paper rows are on WikiANN test, scored by the official EAT scorer (protocol `eat-official`); this "
+              f"run's token F1 uses protocol `{config.get('token_f1_protocol', '?')}`. The true-position protocol "
+              "`token` (`token_f1_true`) differs from `eat-official` by up to 1.5 points on zh/ja (README, Metrics). "
+              "Compare only runs on the same split and protocol.", "",
+              "## All metrics", "", "| lang | token F1 | entity F1 | BLEU | L_e | sentences | shards | cache hit | "
+              "s/sentence | failures |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        hit = None if r["cache_hit_rate"] is None else 100 * r["cache_hit_rate"]
+        fails = ", ".join(f"{k}={v}" for k, v in r["failures"].items()) or "-"
+        lines.append(f"| {r['lang']} | {fmt(r['token_f1'])} | {fmt(r['entity_f1'])} | {fmt(r['bleu'])} | "
+                     f"{fmt(r['entropy_loss'], '.3f')} | {r['sentences']} | {r['shards']} | {fmt(hit, '.0f')}% | "
+                     f"{fmt(r['s_per_sentence'], '.3f')} | {fails} |")
+    signatures = store.metric_signatures(run_id)
+    lines += ["", "## Metric signatures", ""] + [f"- `{m}`: `{s}`" for m, s in signatures]
+    return "\n".join(lines) + "\n", rows
+
+
+# -- runs side by side -------------------------------------------------------------------------------------------
+
+
+def _sections(cmp: Comparison) -> list[tuple[str, str, list[str], list[list[str]]]]:
+    """(title, note, header, rows) of every table, shared by the Markdown and the terminal renderings."""
+    langs = [lang.upper() for lang in cmp.languages]
+    by = {}
+    for r in cmp.f1_rows():
+        by.setdefault(r["label"], {})[r["lang"]] = r
+    run_labels = [r["label"] for r in cmp.runs]
+    keys = [*cmp.languages, "avg"]
+
+    def f1_table(column: str, labels: list[str], signed: bool = False) -> list[list[str]]:
+        return [[label, *(fmt(by[label][k][column], signed=signed) for k in keys)] for label in labels]
+
+    sections = [
+        ("Token F1, protocol eat-official (the paper's tables)",
+         "The official EAT scorer's rules (entities rebuilt as strings, placed at their first occurrence): the "
+         "protocol of EAT Tables 4 and 7, so the only one to hold against the published rows. Published rows: "
+         "WikiANN test split; Avg. is over the languages shown.",
+         ["Method", *langs, "Avg."], f1_table("f1_eat_official", run_labels + [p.label for p in cmp.published])),
+        ("Token F1, protocol token (true positions, recommended)",
+         "The same micro F1 with every tag at its true token position (`token_f1_true`); papers publish no rows "
+         "under it.", ["Method", *langs, "Avg."], f1_table("f1_token", run_labels)),
+        ("Difference: token minus eat-official (points)",
+         "How much the paper's scorer moves each number (README, Metrics: up to about 1.5 points on zh/ja).",
+         ["Method", *langs, "Avg."], f1_table("f1_difference", run_labels, signed=True)),
+    ]
+    sig_rows = []
+    for run in cmp.runs:
+        for metric, protocol in (("token_f1", "eat-official"), ("token_f1_true", "token")):
+            groups: dict[str, list[str]] = {}
+            for lang, sig in cmp.signatures(run["run_id"])[metric].items():
+                groups.setdefault(sig, []).append(lang)
+            for sig, group in groups.items():
+                sig_rows.append([run["label"], run["run_id"], protocol, ",".join(group), f"`{sig}`"])
+    sections.append(("Signatures", "The metric definition and library versions behind each number.",
+                     ["Method", "run", "protocol", "languages", "signature"], sig_rows))
+    fails = [[r["label"], r["reason"], *(str(r[lang]) for lang in cmp.languages), str(r["total"])]
+             for r in cmp.failure_rows()]
+    sections.append(("Failure reasons",
+                     "Each entity or sentence a method lost, by reason (from the stored predictions' `failures`).",
+                     ["Method", "reason", *langs, "total"], fails or [["-", "no failure recorded", *["-"] * len(langs),
+                                                                       "0"]]))
+    costs = [[r["label"], str(r["sentences"]), str(r["llm_calls"]), fmt(r["calls_per_sentence"]),
+              str(r["cache_hits"]), str(r["cache_misses"]), str(r["prompt_tokens"]), str(r["completion_tokens"]),
+              fmt(r["prompt_tokens_per_sentence"], ".0f"), fmt(r["seconds"], ".1f"),
+              fmt(r["s_per_sentence"], ".3f")] for r in cmp.cost_rows()]
+    sections.append(("Costs",
+                     "What each run recorded over all its shards: LLM calls = answered from the cache + made "
+                     "(a reused shard counts all its calls as cache hits); tokens of every call answered, fresh or "
+                     "cached; wall seconds as measured when each shard was computed.",
+                     ["Method", "sentences", "LLM calls", "calls/sent", "cache hits", "calls made", "prompt tok",
+                      "generated tok", "prompt tok/sent", "wall s", "s/sent"], costs))
+    return sections
+
+
+def _runs_header(cmp: Comparison) -> list[str]:
+    lines = []
+    for r in cmp.runs:
+        limit = f", first {r['limit']} sentences" if r["limit"] else ""
+        lines.append(f"- **{r['label']}**: run `{r['run_id']}` ({r['status']}), data `{r['source']}` split "
+                     f"`{r['split']}`{limit}")
+    return lines
+
+
+def comparison_markdown(cmp: Comparison, title: str = "Methods side by side", png: str | None = None,
+                        preamble: Sequence[str] = ()) -> str:
+    """The comparison as Markdown (sections: F1 under both protocols and their difference, signatures, failure
+    reasons, costs); ``png``: a file name to embed; ``preamble``: lines after the title."""
+    lines = [f"# {title}", "", *preamble, "Runs:", "", *_runs_header(cmp), "",
+             "Compare numbers only across runs on the same split and protocol; the published rows are on WikiANN "
+             "test.", ""]
+    for heading, note, header, rows in _sections(cmp):
+        lines += [f"## {heading}", "", note, "", *md_table(header, rows), ""]
+    if png:
+        lines += [f"![token F1 per language and method]({png})", ""]
+    return "\n".join(lines)
+
+
+_TEXT_COLUMNS = {"Method", "run", "protocol", "languages", "signature", "reason"}
+
+
+def comparison_text(cmp: Comparison) -> str:
+    """The comparison as aligned plain-text tables for a terminal."""
+    out = []
+    for heading, _, header, rows in _sections(cmp):
+        rows = [[cell.strip("`") for cell in row] for row in rows]
+        widths = [max(len(x) for x in column) for column in zip(header, *rows, strict=True)]
+        left = [h in _TEXT_COLUMNS for h in header]
+
+        def line(cells: list[str], widths=widths, left=left) -> str:
+            return "  ".join(c.ljust(w) if lft else c.rjust(w)
+                             for c, w, lft in zip(cells, widths, left, strict=True)).rstrip()
+
+        out += [heading, line(header), "-" * (sum(widths) + 2 * (len(widths) - 1)), *map(line, rows), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def comparison_csv(cmp: Comparison) -> str:
+    """The F1 rows (both protocols, difference, signatures), one per method row and language, with the costs of
+    each run (its totals) on every row of that run: one table, for spreadsheets."""
+    import pandas as pd
+
+    costs = {r["run_id"]: r for r in cmp.cost_rows()}
+    rows = []
+    for r in cmp.f1_rows():
+        c = costs.get(r["run_id"], {})
+        rows.append({**r, **{k: c.get(k) for k in ("llm_calls", "prompt_tokens", "completion_tokens",
+                                                   "s_per_sentence")}})
+    frame = pd.DataFrame(rows)
+    for column in ("llm_calls", "prompt_tokens", "completion_tokens"):
+        frame[column] = frame[column].astype("Int64")  # counts stay integers beside the published rows' blanks
+    return frame.to_csv(index=False)
