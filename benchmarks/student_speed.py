@@ -39,12 +39,12 @@ def main() -> None:
     from eat_core.extractors import load_extractor
     from eat_core.extractors.token_classification import TokenClassificationExtractor
     from eat_core.llm import load_backend
-    from eat_core.methods.eat import engine_for
+    from eat_core.methods.eat import translator_for
     from eat_core.methods.model_transfer import iob2_from_labels
 
     cfg = get_profile("smoke")
     sentences = [s for lang in args.languages.split(",") for s in load_wikiann_local(SAMPLE_DIR, lang, "dev")[0]]
-    engine = engine_for(cfg, load_backend(cfg.llm), load_extractor(cfg.extractor))
+    engine = translator_for(cfg, load_backend(cfg.llm), load_extractor(cfg.extractor))
     student = TokenClassificationExtractor(args.student, batch_size=32, device="cpu")
     engine.run(sentences[:2])  # warm-up: first-call overheads out of the timing
     student.word_labels([list(s.tokens) for s in sentences[:2]])

@@ -203,11 +203,12 @@ def tag(
         extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, overlong=overlong,
         demonstrations=demonstrations, crop_matcher=crop_matcher))
     if direct:
-        from eat_core.tagging.runner import tag_corpus, tag_failure_summary
+        from eat_core.evaluation.lifecycle import TAG_RUN
+        from eat_core.tagging.runner import tag_corpus
 
         result = tag_corpus(request, progress=lambda msg: typer.echo(msg, err=True))
         if result.failed_shards:
-            _error(tag_failure_summary(result.run_id, result.failed_shards))
+            _error(failure_summary(result.run_id, result.failed_shards, kind=TAG_RUN))
             raise typer.Exit(1)
         typer.echo(f"tag run {result.run_id}: {result.records} records, {result.entities} entities -> {result.out}")
         return

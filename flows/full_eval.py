@@ -21,6 +21,7 @@ from eat_core.evaluation.checks import validate_request
 from eat_core.evaluation.identity import run_id_for
 from eat_core.evaluation.lifecycle import end_run, failure_summary
 from eat_core.evaluation.progress import ProgressTracker
+from eat_core.evaluation.shards import ShardOutcome
 from eat_core.store import Store
 from tasks import interrupt
 from tasks.artifacts import publish_results_task
@@ -90,11 +91,11 @@ def _evaluate(request: EvalRequest, cfg, run_id: str, retries: int, retry_delay_
     args = [(cfg, request.db, run_id, p["lang"], p["index"], p["sentence_ids"]) for p in plan]
     if uses_dask(request):
         # Shards compute on Dask workers (no DuckDB there); this process persists each result as it arrives.
-        def done(p: dict, summary: dict, before: bool) -> None:
+        def done(p: dict, outcome: ShardOutcome, before: bool) -> None:
             if before:
                 reused.append((p["lang"], p["index"]))
-            logger.info(tracker.update(summary, reused=before)
-                        + (" (done before)" if before else f" (on {summary.get('worker', '?')})"))
+            logger.info(tracker.update(outcome, reused=before)
+                        + (" (done before)" if before else f" (on {outcome.worker or '?'})"))
 
         def fail(p: dict, cause: str) -> None:
             failed.append((p["lang"], p["index"], cause))

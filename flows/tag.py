@@ -15,11 +15,11 @@ from prefect.futures import wait
 from prefect.states import Failed
 
 from eat_core.errors import EatError, one_line
+from eat_core.evaluation.lifecycle import TAG_RUN, end_run, failure_summary
 from eat_core.evaluation.progress import ProgressTracker
 from eat_core.store import Store
 from eat_core.tagging.export import OrderedWriter
 from eat_core.tagging.request import TagRequest, coerce_tag_request, validate_tag_request
-from eat_core.tagging.runner import end_tag_run, tag_failure_summary
 from tasks import interrupt
 from tasks.tagging import finish_tag_task, plan_tag_task, tag_shard_task
 
@@ -50,11 +50,11 @@ def tag_corpus(request: TagRequest | dict, retries: int = 2, retry_delay_s: floa
             result = _tag(request, plan, int(retries), float(retry_delay_s), writer, logger)
     except (KeyboardInterrupt, TerminationSignal):  # Ctrl-C, or SIGTERM (Prefect's own handler during a flow)
         writer.abort()
-        end_tag_run(store, run_id, "interrupted", "interrupted; re-run the same parameters to resume")
+        end_run(store, run_id, "interrupted", "interrupted; re-run the same parameters to resume", TAG_RUN)
         raise
     except BaseException as exc:
         writer.abort()
-        end_tag_run(store, run_id, "failed", one_line(exc))
+        end_run(store, run_id, "failed", one_line(exc), TAG_RUN)
         raise
     if isinstance(result, str):
         writer.abort()
@@ -96,4 +96,4 @@ def _tag(request: TagRequest, plan: dict, retries: int, retry_delay_s: float, wr
             record(s, future.state)
     interrupt.check()
     finish_tag_task(request.db, run_id, failed)
-    return tag_failure_summary(run_id, failed) if failed else None
+    return failure_summary(run_id, failed, kind=TAG_RUN) if failed else None

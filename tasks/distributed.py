@@ -4,7 +4,7 @@ The compute task never sees the DuckDB file: it gets the shard's configuration a
 already has for those sentences, and returns predictions, counters and the calls it made. The flow process, the
 one writer, persists each result as it arrives. Finished shards are not submitted at all (the flow reads their
 status from DuckDB), so Prefect's cache records need no storage that every worker reaches. Models load once per
-Dask worker process (``eat_core.evaluation.session.pipeline_for`` memoises them) and serve every shard sent there.
+Dask worker process (``eat_core.evaluation.session.session_for`` keeps them) and serve every shard sent there.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from eat_core.config.requests import EvalRequest
 from eat_core.config.run import RunConfig
 from eat_core.errors import one_line
 from eat_core.evaluation.detached import ShardOutput, compute_shard, persist_shard, shard_content
+from eat_core.evaluation.shards import ShardOutcome, shard_error
 from eat_core.store import Store
 from tasks.evaluation import retry_unless_permanent
 
@@ -58,8 +59,7 @@ def run_on_dask(request: EvalRequest, cfg: RunConfig, run_id: str, plan: list[di
                 retry_delay_s: float, on_done, on_failed) -> None:
     """Submit every unfinished shard to Dask and persist results here as they arrive (any order)."""
     store = Store(request.db)
-    done = {(lang, index) for lang, index in store.query(
-        "SELECT lang, shard_index FROM shards WHERE run_id = ? AND status = 'done'", [run_id])}
+    done = store.done_shards(run_id)
     compute = compute_shard_task.with_options(retries=retries, retry_delay_seconds=retry_delay_s,
                                               retry_condition_fn=retry_unless_permanent,
                                               tags={request.concurrency_tag} if request.concurrency_tag else set())
@@ -67,7 +67,8 @@ def run_on_dask(request: EvalRequest, cfg: RunConfig, run_id: str, plan: list[di
     for p in plan:
         if (p["lang"], p["index"]) in done:
             store.mark_shard_reused(run_id, p["lang"], p["index"])
-            on_done(p, _summary(store, run_id, p, "skipped"), True)
+            _, hits, misses, sentences = store.shard_state(run_id, p["lang"], p["index"])
+            on_done(p, ShardOutcome(p["lang"], p["index"], "skipped", sentences, hits + misses), True)
         else:
             todo.append(p)
     keys = [(p["lang"], shard_content(cfg, p["lang"], p["index"])) for p in todo]
@@ -88,20 +89,11 @@ def run_on_dask(request: EvalRequest, cfg: RunConfig, run_id: str, plan: list[di
             try:  # the Dask result itself: the future's Prefect state may not be up to date yet
                 out: ShardOutput = future.result()
             except Exception as exc:  # noqa: BLE001 - a failed shard must not stop the others
-                cause = one_line(exc)
-                store.mark_shard(run_id, p["lang"], p["index"], len(p["sentence_ids"]), "failed", cause)
-                on_failed(p, cause)
+                store.mark_shard(run_id, p["lang"], p["index"], len(p["sentence_ids"]), "failed", shard_error(exc))
+                on_failed(p, one_line(exc))
                 continue
             persist_shard(store, run_id, out)
-            on_done(p, {"lang": p["lang"], "shard": p["index"], "status": "done", "sentences": len(out.rows),
-                        "hits": out.hits, "misses": out.misses, "worker": out.worker}, False)
-
-
-def _summary(store: Store, run_id: str, p: dict, status: str) -> dict:
-    row = store.query("SELECT n_sentences, cache_hits, cache_misses FROM shards WHERE run_id = ? AND lang = ? AND "
-                      "shard_index = ?", [run_id, p["lang"], p["index"]])[0]
-    return {"lang": p["lang"], "shard": p["index"], "status": status, "sentences": row[0],
-            "hits": (row[1] or 0) + (row[2] or 0), "misses": 0}
+            on_done(p, out.outcome(), False)
 
 
 def _resources(request: EvalRequest):

@@ -10,7 +10,7 @@ from eat_core.config.run import RunConfig
 from eat_core.errors import is_retryable
 from eat_core.evaluation.data import input_notes, load_language
 from eat_core.evaluation.lifecycle import finish_run, start_run
-from eat_core.evaluation.shards import plan_shards, run_shard, shards_of
+from eat_core.evaluation.shards import ShardOutcome, plan_shards, run_shard, shards_of
 from eat_core.store import Store
 from tasks import interrupt
 from tasks.policies import ShardCachePolicy
@@ -69,8 +69,9 @@ def shard_task(db: str, retries: int, retry_delay_s: float, tag: str | None = No
 
 
 @task(name="run_shard", persist_result=True, task_run_name="{lang}-shard-{index}")
-def run_shard_task(cfg: RunConfig, db: str, run_id: str, lang: str, index: int, sentence_ids: list[str]) -> dict:
-    """Translate, tag and align one shard; DuckDB holds its predictions, this returns a small summary.
+def run_shard_task(cfg: RunConfig, db: str, run_id: str, lang: str, index: int,
+                   sentence_ids: list[str]) -> ShardOutcome:
+    """Translate, tag and align one shard; DuckDB holds its predictions, this returns its small outcome.
 
     Round-by-round progress goes to the ``eat`` Python logger, not to the Prefect API: shipping a record per LLM
     round costs the server (often on the same machine) more than the round itself on small shards. The flow logs

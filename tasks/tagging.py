@@ -11,6 +11,7 @@ from prefect import task
 from prefect.cache_policies import CachePolicy
 
 from eat_core.config.run import RunConfig
+from eat_core.evaluation.shards import ShardOutcome
 from eat_core.hashing import content_hash
 from eat_core.store import Store
 from eat_core.tagging.request import TagRequest
@@ -63,8 +64,8 @@ def tag_shard_task(db: str, retries: int, retry_delay_s: float):
 
 
 @task(name="tag_shard", tags=["llm"], persist_result=True, task_run_name="tag-shard-{shard[index]}")
-def run_tag_shard_task(cfg: RunConfig, db: str, run_id: str, source: dict, shard: dict) -> dict:
-    """Read, tag and store one shard; DuckDB holds its rows, this returns a small summary."""
+def run_tag_shard_task(cfg: RunConfig, db: str, run_id: str, source: dict, shard: dict) -> ShardOutcome:
+    """Read, tag and store one shard; DuckDB holds its rows, this returns its small outcome."""
     interrupt.check()  # a shard queued on a thread pool does not start after Ctrl-C
     return run_tag_shard(cfg, db, run_id, source, shard, progress=logging.getLogger("eat").info)
 

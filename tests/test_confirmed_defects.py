@@ -199,46 +199,30 @@ def _served(model: str):
                                                   "llm.model": model, "data.languages": ("de",)})
 
 
-def test_loaded_pipelines_are_a_bounded_lru(tmp_path):
-    from eat_core.evaluation import session as evaluate
+def test_loaded_model_sessions_are_a_bounded_lru(tmp_path):
+    from eat_core.evaluation import session
 
     store = Store(tmp_path / "w.duckdb")
-    evaluate._PIPELINES.clear()
-    a, b, c = (evaluate.pipeline_for(_served(name), store) for name in ("m-a", "m-b", "m-c"))
-    assert a._llm is None and a._extractor is None  # construction is lazy: nothing was loaded here
-    assert len(evaluate._PIPELINES) == 2
-    assert evaluate.pipeline_for(_served("m-c"), store) is c  # the newest is kept
-    assert evaluate.pipeline_for(_served("m-b"), store) is b
-    assert evaluate.pipeline_for(_served("m-a"), store) is not a  # the oldest was dropped: built afresh
-    assert len(evaluate._PIPELINES) == 2
-    assert evaluate.pipeline_for(_served("m-b"), store) is b  # used recently, so it outlived m-c
-    assert evaluate.pipeline_for(_served("m-c"), store) is not c
-    evaluate._PIPELINES.clear()
-
-
-def test_loaded_tag_engines_are_a_bounded_lru(tmp_path):
-    from eat_core.tagging import runner
-
-    store = Store(tmp_path / "w.duckdb")
-    runner._ENGINES.clear()
-    a, b, c = (runner.engine_for(_served(name), store) for name in ("m-a", "m-b", "m-c"))
-    assert a._method is None  # construction is lazy: nothing was loaded here
-    assert len(runner._ENGINES) == 2
-    assert runner.engine_for(_served("m-c"), store) is c
-    assert runner.engine_for(_served("m-b"), store) is b
-    assert runner.engine_for(_served("m-a"), store) is not a
-    assert len(runner._ENGINES) == 2
-    runner._ENGINES.clear()
+    session._SESSIONS.clear()
+    a, b, c = (session.session_for(_served(name), store) for name in ("m-a", "m-b", "m-c"))
+    assert a._method is None and a._llm is None and a._extractor is None  # lazy: nothing was loaded here
+    assert len(session._SESSIONS) == 2
+    assert session.session_for(_served("m-c"), store) is c  # the newest is kept
+    assert session.session_for(_served("m-b"), store) is b
+    assert session.session_for(_served("m-a"), store) is not a  # the oldest was dropped: built afresh
+    assert len(session._SESSIONS) == 2
+    assert session.session_for(_served("m-b"), store) is b  # used recently, so it outlived m-c
+    assert session.session_for(_served("m-c"), store) is not c
+    session._SESSIONS.clear()
 
 
 def test_fingerprint_memos_are_bounded():
-    from eat_core.evaluation import identity as inputs
-    from eat_core.tagging import runner
+    from eat_core.evaluation import identity
 
-    for memo in (inputs._MEMO, runner._MODEL_INPUTS):
+    for memo in (identity._MEMO, identity._MODEL_MEMO):
         memo.clear()
-    for i in range(inputs.FINGERPRINT_MEMO_SIZE + 5):
+    for i in range(identity.FINGERPRINT_MEMO_SIZE + 5):
         cfg = _served(f"m-{i}")
-        inputs.collect_inputs(cfg, lambda cfg, lang: [])
-        runner.model_inputs(cfg)
-    assert len(inputs._MEMO) == len(runner._MODEL_INPUTS) == inputs.FINGERPRINT_MEMO_SIZE
+        identity.collect_inputs(cfg, lambda cfg, lang: [])
+        identity.model_inputs(cfg)
+    assert len(identity._MEMO) == len(identity._MODEL_MEMO) == identity.FINGERPRINT_MEMO_SIZE

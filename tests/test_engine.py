@@ -141,25 +141,29 @@ def test_real_shard_through_the_tiny_model_is_stored_and_a_second_run_is_fully_c
 
 
 def test_a_failing_shard_does_not_stop_the_others_and_resume_finishes_it(tmp_path, monkeypatch):
-    from eat_core.evaluation import session as evaluation
+    from eat_core.evaluation.session import ModelSession
 
     db = tmp_path / "eval.duckdb"
     cfg = get_profile("smoke").with_overrides(**{"data.languages": ("ko",), "data.limit": 6, "shard_size": 2})
-    original = evaluation.Pipeline.run_shard
+    from eat_core.evaluation.data import load_language
+    from eat_core.evaluation.shards import shards_of
 
-    def flaky(self, run_id, lang, index, sentences):
-        if index == 1:
+    shard_1 = shards_of(load_language(cfg, "ko"), cfg.shard_size)[1]
+    original = ModelSession.run
+
+    def flaky(self, sentences):
+        if sentences[0].id == shard_1[0].id:
             raise RuntimeError("GPU fell off the bus")
-        return original(self, run_id, lang, index, sentences)
+        return original(self, sentences)
 
-    monkeypatch.setattr(evaluation.Pipeline, "run_shard", flaky)
+    monkeypatch.setattr(ModelSession, "run", flaky)
     result = evaluate(cfg, db, run_id="r")
     assert [(lang, i) for lang, i, _ in result.failed_shards] == [("ko", 1)]
     store = Store(db)
     assert store.query("SELECT shard_index, status, attempts FROM shards ORDER BY shard_index") == [
         (0, "done", 1), (1, "failed", 1), (2, "done", 1)]
     assert store.query("SELECT status FROM runs") == [("failed",)]
-    monkeypatch.setattr(evaluation.Pipeline, "run_shard", original)
+    monkeypatch.setattr(ModelSession, "run", original)
     resumed = evaluate(cfg, db, run_id="r")
     assert (resumed.computed_shards, resumed.skipped_shards) == (1, 2)
     assert store.query("SELECT status, attempts FROM shards WHERE shard_index = 1") == [("done", 2)]

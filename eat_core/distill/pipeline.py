@@ -239,14 +239,14 @@ def _projection_rows(plan: DistillPlan, store: Store, silver_id: str, signature:
     store.start_silver_set(silver_id, {"route": r.route, "lang": r.lang, "teacher_run": None,
                                        "signature": signature, "config": config})
     finished = store.silver_shards_done(silver_id)
-    engine = None
+    translator = None
     settings = r.filter_settings()
     for index, shard in enumerate(shards):
         if index in finished:
             continue
-        engine = engine or _projection_engine(plan, store)
+        translator = translator or _projection_translator(plan, store)
         candidates = []
-        for sentence, projection, expected in project_shard(engine, shard, r.lang):
+        for sentence, projection, expected in project_shard(translator, shard, r.lang):
             c = Candidate(f"{r.lang}-from-{sentence.id}", projection.tokens, projection.tags or
                           ("O",) * len(projection.tokens), expected, projection.failures)
             candidates.append((c, index))
@@ -261,14 +261,12 @@ def _projection_rows(plan: DistillPlan, store: Store, silver_id: str, signature:
     return stored_rows(store, silver_id)
 
 
-def _projection_engine(plan: DistillPlan, store: Store):
-    """The LLM as ``eat_core.evaluation.session.Pipeline`` builds it (``CachedLLM`` over the configured backend)."""
-    from eat_core.llm import load_backend
-    from eat_core.llm.cache import CachedLLM
-    from eat_core.methods.eat import engine_for
+def _projection_translator(plan: DistillPlan, store: Store):
+    """The translator over the LLM of the process's model session (``CachedLLM`` over the configured backend), so
+    projection and an evaluation with the same models load them once."""
+    from eat_core.evaluation.session import session_for
 
-    cfg = plan.source
-    return engine_for(cfg, CachedLLM(load_backend(cfg.llm), store), None)
+    return session_for(plan.source, store).translator()
 
 
 def require_kept(summary: SilverSummary) -> SilverSummary:

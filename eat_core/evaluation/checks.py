@@ -29,33 +29,33 @@ def validate_request(request: EvalRequest | Mapping | None) -> RunConfig:
 
 
 
-def validate_config(cfg: RunConfig) -> None:
-    """Registry names, model paths, prompts and data of a resolved configuration (data parsed with its limits)."""
+def validate_config(cfg: RunConfig, *, data: bool = True) -> None:
+    """Registry names, model paths and prompts of a resolved configuration, and (``data``) its data parsed with its
+    limits. ``eat tag`` checks its models here too (``data=False``: its corpus is checked as it is scanned), so both
+    commands refuse the same options with the same line."""
     from eat_core.extractors import EXTRACTORS
     from eat_core.methods import METHODS, method_class
 
     check_name("--method", "method", cfg.method.name, list(METHODS))
     method = method_class(cfg.method.name)
     if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
-        raise ConfigError("--adapter: method 'eat-ft' needs a LoRA adapter directory (from `eat finetune`)")
-    if cfg.method.name == "model-transfer":
-        if cfg.extractor.name != "token-classification":
-            raise ConfigError("--extractor: method 'model-transfer' tags target tokens with a token classifier; "
-                              "use --extractor token-classification --extractor-model DIR (from `eat "
-                              "train-extractor --kind token-classification`; the smoke profile uses tiny:bert-tc)")
-        check_model("--extractor-model", cfg.extractor.model)
+        raise ConfigError("--adapter: method 'eat-ft' needs a LoRA adapter (--adapter DIR, from `eat finetune`)")
+    check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))  # a typo is refused, used or not
+    if cfg.method.name == "model-transfer" and cfg.extractor.name != "token-classification":
+        raise ConfigError("--extractor: method 'model-transfer' tags target tokens with a token classifier; "
+                          "use --extractor token-classification --extractor-model DIR (from `eat "
+                          "train-extractor --kind token-classification`; the smoke profile uses tiny:bert-tc)")
     if method.needs_llm:
         _validate_llm(cfg)
     if cfg.method.name == "direct" and cfg.method.demonstrations > 0:
         from eat_core.methods.direct import english_examples
 
         english_examples(cfg, cfg.method.demonstrations)  # the demonstrations file exists, parses, has entities
-    if method.needs_extractor:
-        check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))
-        if cfg.extractor.name != "heuristic":
-            check_model("--extractor-model", cfg.extractor.model)
-    _validate_prompts_and_data(cfg)
-
+    if (method.needs_extractor or cfg.method.name == "model-transfer") and cfg.extractor.name != "heuristic":
+        check_model("--extractor-model", cfg.extractor.model)
+    _validate_prompts(cfg)
+    if data:
+        _validate_data(cfg)
 
 
 def _validate_llm(cfg: RunConfig) -> None:
@@ -80,12 +80,15 @@ def _validate_llm(cfg: RunConfig) -> None:
 
 
 
-def _validate_prompts_and_data(cfg: RunConfig) -> None:
+def _validate_prompts(cfg: RunConfig) -> None:
     if cfg.engine.prompts_dir and not Path(cfg.engine.prompts_dir).is_dir():
         raise ConfigError(f"engine.prompts_dir: no such directory {cfg.engine.prompts_dir!r}")
     from eat_core.prompts import PromptSet
 
     PromptSet.load(cfg.engine.prompts_dir)  # placeholders and template names, bundled or overridden
+
+
+def _validate_data(cfg: RunConfig) -> None:
     if cfg.data.source == "local" and (not cfg.data.data_dir or not Path(cfg.data.data_dir).is_dir()):
         raise ConfigError(f"--data: no such directory {cfg.data.data_dir!r}")
 

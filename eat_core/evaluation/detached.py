@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from eat_core.config.run import RunConfig
 from eat_core.evaluation.data import load_language
 from eat_core.evaluation.identity import sentences_fingerprint
-from eat_core.evaluation.session import pipeline_for, prediction_row, this_worker
-from eat_core.evaluation.shards import shards_of
+from eat_core.evaluation.session import prediction_row, session_for, this_worker
+from eat_core.evaluation.shards import ShardOutcome, shards_of
 from eat_core.store import CachedCall, Store
 
 
@@ -63,6 +63,11 @@ class ShardOutput:
     used_keys: list[str] = field(default_factory=list)
     worker: str = ""
 
+    def outcome(self) -> ShardOutcome:
+        """The shard's summary once persisted, as every shard runner reports it."""
+        return ShardOutcome(self.lang, self.index, "done", len(self.rows), self.hits, self.misses,
+                            worker=self.worker)
+
 
 
 def shard_sentences(cfg: RunConfig, lang: str, index: int):
@@ -84,11 +89,10 @@ def compute_shard(cfg: RunConfig, lang: str, index: int, calls: dict[str, Cached
 
     sentences = shard_sentences(cfg, lang, index)
     memory = MemoryCalls(calls)
-    pipeline = pipeline_for(cfg, None)
-    predictions, counters, seconds = pipeline.run_detached(sentences, memory)
+    predictions, cost = session_for(cfg, None).run_detached(sentences, memory)
     return ShardOutput(lang, index, sentences_fingerprint(sentences), [prediction_row(p) for p in predictions],
-                       counters.hits, counters.misses, counters.prompt_tokens, counters.completion_tokens, seconds,
-                       memory.new, sorted(memory.used), this_worker())
+                       cost.hits, cost.misses, cost.prompt_tokens, cost.completion_tokens, cost.seconds, memory.new,
+                       sorted(memory.used), this_worker())
 
 
 

@@ -136,13 +136,19 @@ def demonstrations_fingerprint(cfg) -> str:
     return content_hash(render_demonstrations(english_examples(cfg, cfg.method.demonstrations)))[:16]
 
 
-def collect_inputs(cfg, load_sentences) -> RunInputs:
-    """Fingerprint every input of ``cfg`` (a ``RunConfig``); ``load_sentences(cfg, lang)`` gives a language's data."""
-    key = (content_hash(cfg.model_dump(mode="json")), _stamp(cfg))
-    cached = _MEMO.get(key)
-    if cached is not None:
-        return cached
-    t0 = time.perf_counter()
+def model_inputs(cfg: RunConfig) -> tuple[RunInput, ...]:
+    """Fingerprints of what the method reads besides data: prompts and LLM (and adapter) when it uses an LLM, the
+    extractor or tagger checkpoint when it uses one, the English demonstrations. ``eat run`` and ``eat tag`` both
+    key their runs (and share loaded models) on these. Memoised per process on the files' (size, mtime)."""
+    key = (content_hash(cfg.model_dump(mode="json")), file_stamp(*model_paths(cfg)))
+    cached = _MODEL_MEMO.get(key)
+    if cached is None:
+        cached = _model_inputs(cfg)
+        _MODEL_MEMO.put(key, cached)
+    return cached
+
+
+def _model_inputs(cfg: RunConfig) -> tuple[RunInput, ...]:
     from eat_core.methods import method_class
     from eat_core.prompts import PromptSet
 
@@ -157,9 +163,7 @@ def collect_inputs(cfg, load_sentences) -> RunInputs:
             path, fp = None, f"served:{cfg.llm.model}@{cfg.llm.revision or 'unpinned'}"
         items.append(RunInput("llm", "model", path or cfg.llm.model, fp))
         if cfg.llm.adapter:
-            adapter = Path(cfg.llm.adapter)
-            items.append(RunInput("adapter", "adapter", str(adapter),
-                                  directory_fingerprint(adapter) if adapter.is_dir() else "missing"))
+            items.append(RunInput("adapter", "adapter", str(Path(cfg.llm.adapter)), adapter_fingerprint(cfg)))
     if method.needs_extractor or cfg.method.name == "model-transfer":
         path, fp = model_fingerprint(cfg.extractor.model)
         items.append(RunInput("extractor", "model", path or cfg.extractor.model, fp))
@@ -167,6 +171,25 @@ def collect_inputs(cfg, load_sentences) -> RunInputs:
         from eat_core.methods.direct import demonstrations_file
 
         items.append(RunInput("demonstrations", "data", str(demonstrations_file(cfg)), demonstrations_fingerprint(cfg)))
+    return tuple(items)
+
+
+def adapter_fingerprint(cfg: RunConfig) -> str:
+    """A local adapter directory by content; otherwise the name a server loads it by (``served:NAME``), which is
+    all a client of a served model can know. A local backend never gets this far without the directory (checks)."""
+    adapter = Path(cfg.llm.adapter).expanduser()
+    return directory_fingerprint(adapter) if adapter.is_dir() else f"served:{cfg.llm.adapter}"
+
+
+def collect_inputs(cfg: RunConfig, load_sentences) -> RunInputs:
+    """Fingerprint every input of ``cfg``: :func:`model_inputs` and each language's data, which
+    ``load_sentences(cfg, lang)`` gives."""
+    key = (content_hash(cfg.model_dump(mode="json")), _stamp(cfg))
+    cached = _MEMO.get(key)
+    if cached is not None:
+        return cached
+    t0 = time.perf_counter()
+    items = list(model_inputs(cfg))
     for lang in dict.fromkeys(cfg.data.languages):
         items.append(RunInput(f"data:{lang}", "data", data_path(cfg, lang),
                               sentences_fingerprint(load_sentences(cfg, lang))))
@@ -176,18 +199,23 @@ def collect_inputs(cfg, load_sentences) -> RunInputs:
 
 
 _MEMO: LruCache[RunInputs] = LruCache(FINGERPRINT_MEMO_SIZE)
+_MODEL_MEMO: LruCache[tuple[RunInput, ...]] = LruCache(FINGERPRINT_MEMO_SIZE)
 
 
-def local_paths(cfg) -> list[Path]:
-    """Every local file or directory an evaluation reads, for the memo's staleness stamp."""
+def model_paths(cfg: RunConfig) -> list[Path]:
+    """Every local file or directory :func:`model_inputs` reads, for the memo's staleness stamp."""
     paths = [cfg.engine.prompts_dir, cfg.llm.adapter, cfg.llm.model, cfg.extractor.model]
-    if cfg.data.source != "hub":
-        paths += [data_path(cfg, lang) for lang in cfg.data.languages]
     if uses_demonstrations(cfg):
         from eat_core.methods.direct import demonstrations_file
 
         paths.append(demonstrations_file(cfg))
     return [Path(p) for p in paths if p and not str(p).startswith(("tiny:", "hub:")) and Path(p).exists()]
+
+
+def local_paths(cfg: RunConfig) -> list[Path]:
+    """Every local file or directory an evaluation reads, for the memo's staleness stamp."""
+    data = [Path(data_path(cfg, lang)) for lang in cfg.data.languages] if cfg.data.source != "hub" else []
+    return model_paths(cfg) + [p for p in data if p.exists()]
 
 
 def _stamp(cfg) -> tuple:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from eat_core.config.run import RunConfig
@@ -18,19 +18,13 @@ from eat_core.store.lookups import require_run
 log = logging.getLogger("eat")
 
 
-
-
 def score_run(store: Store, run_id: str, lang: str, protocol: str) -> dict[str, float]:
     """Compute and store every metric of one language from the stored predictions."""
-    rows = store.query("SELECT tokens, gold, pred, roundtrip FROM predictions WHERE run_id = ? AND lang = ? "
-                       "ORDER BY shard_index, sentence_id", [run_id, lang])
+    rows = store.prediction_rows(run_id, lang)
     if not rows:
         return {}
-    tokens = [json.loads(r[0]) for r in rows]
-    gold = [json.loads(r[1]) for r in rows]
-    pred = [json.loads(r[2]) for r in rows]
+    tokens, gold, pred, roundtrips = (list(column) for column in zip(*rows, strict=True))
     originals = [join_tokens(t, lang) for t in tokens]
-    roundtrips = [r[3] or "" for r in rows]
     scores = score_language(lang, gold, pred, originals, roundtrips, protocol, tokens=tokens)
     values = {"token_f1": scores.token.f1, "entity_f1": scores.entity.f1, "entity_precision": scores.entity.precision,
               "entity_recall": scores.entity.recall, "bleu": scores.bleu, "entropy_loss": scores.entropy_loss,
@@ -44,30 +38,45 @@ def score_run(store: Store, run_id: str, lang: str, protocol: str) -> dict[str, 
     return values
 
 
+@dataclass(frozen=True)
+class RunKind:
+    """What differs between the lifecycle of an evaluation run (``eat run``) and a tag run (``eat tag``)."""
 
-def failure_summary(run_id: str, failed: Sequence[tuple[str, int, str]], *, retried: bool) -> str:
-    """The last lines of a run with failed shards: their names, then each cause with the shards it stopped."""
-    names = ", ".join(f"{lang}/{index}" for lang, index, _ in failed)
+    noun: str  # how the last lines name the run
+    shard_prefix: str  # how a cause line names its shards ("de/0" for a run, "shard 3" for a tag run)
+    finish: str  # the Store method that marks the run's end
+
+
+EVAL_RUN = RunKind("run", "", "finish_run")
+TAG_RUN = RunKind("tag run", "shard ", "finish_tag_run")
+
+
+def failure_summary(run_id: str, failed: Sequence[tuple], *, retried: bool = False, kind: RunKind = EVAL_RUN,
+                    one: bool = False) -> str:
+    """The last lines of a run with failed shards: their names, then each cause with the shards it stopped.
+
+    ``failed``: (lang, index, cause) of a run, (index, cause) of a tag run; ``one``: the lines joined into one
+    (a run's status reason)."""
     by_cause: dict[str, list[str]] = {}
-    for lang, index, cause in failed:
-        by_cause.setdefault(cause, []).append(f"{lang}/{index}")
-    lines = [f"run {run_id}: {len(failed)} shard(s) failed{' after retries' if retried else ''}: {names}; "
-             "fix the cause below, then re-run the same command to resume them"]
-    lines += [f"  {', '.join(shards)}: {cause}" for cause, shards in by_cause.items()]
-    return "\n".join(lines)
+    names = []
+    for *where, cause in failed:
+        names.append("/".join(str(part) for part in where))
+        by_cause.setdefault(cause, []).append(names[-1])
+    lines = [f"{kind.noun} {run_id}: {len(failed)} shard(s) failed{' after retries' if retried else ''}: "
+             f"{', '.join(names)}; fix the cause below, then re-run the same command to resume them"]
+    lines += [f"  {kind.shard_prefix}{', '.join(shards)}: {cause}" for cause, shards in by_cause.items()]
+    return "; ".join(line.strip() for line in lines) if one else "\n".join(lines)
 
 
-
-def end_run(store: Store, run_id: str, status: str, reason: str) -> bool:
+def end_run(store: Store, run_id: str, status: str, reason: str, kind: RunKind = EVAL_RUN) -> bool:
     """Mark a run that stopped early (``failed`` or ``interrupted``); never hides the original exception.
     Returns whether the mark was written."""
     try:
-        store.finish_run(run_id, status, reason)
+        getattr(store, kind.finish)(run_id, status, reason)
     except Exception:  # noqa: BLE001 - the store may be what failed; the caller re-raises the real cause
-        log.debug("could not mark run %s %s", run_id, status, exc_info=True)
+        log.debug("could not mark %s %s %s", kind.noun, run_id, status, exc_info=True)
         return False
     return True
-
 
 
 def start_run(store: Store, run_id: str, cfg: RunConfig) -> list[str]:
@@ -87,18 +96,12 @@ def start_run(store: Store, run_id: str, cfg: RunConfig) -> list[str]:
     return notes
 
 
-
 def _changes_since_last_run(store: Store, run_id: str, cfg: RunConfig, inputs: RunInputs) -> list[str]:
-    if not store.path.exists():
+    last = store.last_run_with_config(cfg.model_dump(mode="json"), run_id)
+    if last is None:
         return []
-    store.migrate()
-    rows = store.query("SELECT run_id FROM runs WHERE config = ? AND run_id <> ? ORDER BY created_at DESC LIMIT 1",
-                       [json.dumps(cfg.model_dump(mode="json"), sort_keys=True), run_id])
-    if not rows:
-        return []
-    changed = changes_between(store.get_run_inputs(rows[0][0]), inputs.by_name())
-    return [f"{line}: new run {run_id} (run {rows[0][0]} stays queryable)" for line in changed]
-
+    changed = changes_between(store.get_run_inputs(last), inputs.by_name())
+    return [f"{line}: new run {run_id} (run {last} stays queryable)" for line in changed]
 
 
 def finish_run(store: Store, run_id: str, cfg: RunConfig, failed: bool, reason: str | None = None,
@@ -106,14 +109,8 @@ def finish_run(store: Store, run_id: str, cfg: RunConfig, failed: bool, reason: 
     """Score every language whose shards changed since its metrics were written; mark the run done or failed
     (with ``reason``). ``reused``: shards served from a cache this time (their calls count as cache hits)."""
     store.mark_shards_reused(run_id, list(reused))
-    stale = set(store.query(
-        "SELECT s.lang FROM shards s LEFT JOIN (SELECT lang, min(created_at) AS scored FROM metrics "
-        "WHERE run_id = ? GROUP BY lang) m USING (lang) WHERE s.run_id = ? "
-        "GROUP BY s.lang, m.scored HAVING m.scored IS NULL OR max(s.updated_at) >= m.scored", [run_id, run_id]))
-    stale_langs = {lang for (lang,) in stale}
-    stored: dict[str, dict[str, float]] = {}
-    for lang, metric, value in store.query("SELECT lang, metric, value FROM metrics WHERE run_id = ?", [run_id]):
-        stored.setdefault(lang, {})[metric] = value
+    stale_langs = store.stale_languages(run_id)
+    stored = store.run_metrics(run_id)
     scores = {}
     for lang in dict.fromkeys(cfg.data.languages):
         if lang in stale_langs:
@@ -125,14 +122,12 @@ def finish_run(store: Store, run_id: str, cfg: RunConfig, failed: bool, reason: 
     return scores
 
 
-
 def load_run_config(db: str | Path, run_id: str) -> RunConfig:
 
     store = Store(db)
     require_run(store, run_id)
-    rows = store.query("SELECT config FROM runs WHERE run_id = ?", [run_id])
     try:
-        return RunConfig.model_validate(json.loads(rows[0][0]))
+        return RunConfig.model_validate(store.run_config_json(run_id))
     except ValueError as exc:
         raise ConfigError(f"run {run_id!r}: its stored configuration no longer validates ({one_line(exc)}); "
                           "start a new run with `eat run`") from None

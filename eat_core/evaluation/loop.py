@@ -20,7 +20,7 @@ from eat_core.evaluation.data import input_notes
 from eat_core.evaluation.identity import run_id_for
 from eat_core.evaluation.lifecycle import end_run, failure_summary, finish_run, start_run
 from eat_core.evaluation.progress import ProgressTracker
-from eat_core.evaluation.shards import done_shards, plan_shards, run_shard
+from eat_core.evaluation.shards import plan_shards, run_shard
 from eat_core.store import Store
 
 Progress = Callable[[str], None]
@@ -56,7 +56,7 @@ def evaluate(cfg: RunConfig, db: str | Path, *, run_id: str | None = None,
         say(note)
     result = EvalResult(run_id)
     try:
-        finished = done_shards(store, run_id)
+        finished = store.done_shards(run_id)
         plan = plan_shards(cfg)
         todo = [(lang, i, n) for lang, i, n in plan if (lang, i) not in finished]
         result = EvalResult(run_id, skipped_shards=len(plan) - len(todo))

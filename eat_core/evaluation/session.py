@@ -11,11 +11,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from eat_core.config.run import RunConfig
 from eat_core.errors import is_retryable
-from eat_core.evaluation.identity import LruCache, inputs_of
+from eat_core.evaluation.identity import LruCache, model_inputs
 from eat_core.hashing import content_hash
 from eat_core.store import Store
 from eat_core.types import Prediction, Sentence
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
     from eat_core.llm.cache import CacheCounters
 
 Progress = Callable[[str], None]
-
-
 
 
 def prediction_row(p: Prediction) -> dict:
@@ -45,39 +44,49 @@ def prediction_row(p: Prediction) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class CallCost:
+    """What running a batch of sentences cost: LLM calls served by the cache and made, tokens, seconds."""
 
-class Pipeline:
-    """Loads the LLM and extractor once (lazily) and runs shards; reused across all shards of a process."""
+    hits: int = 0
+    misses: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
 
-    def __init__(self, cfg: RunConfig, store: Store, progress: Progress | None = None) -> None:
+
+class ModelSession:
+    """The method with its LLM (behind the DuckDB call cache) and extractor, loaded once (lazily) per process and
+    reused by every shard of ``eat run``, ``eat tag``, a Dask worker and ``eat distill`` with the same models."""
+
+    def __init__(self, cfg: RunConfig, store: Store | None, progress: Progress | None = None) -> None:
         self.cfg = cfg
         self.store = store
         self.progress = progress or (lambda message: None)
-        self._engine = None
+        self._method = None
         self._llm = None
         self._backend = None
         self._extractor = None
+        self._counters: CacheCounters | None = None
         self._load_error: BaseException | None = None
         self._load_lock = threading.Lock()
         # one in-process model serves one shard at a time; a served model (openai backend) takes them concurrently
         self._run_lock = threading.Lock() if cfg.llm.backend == "transformers" else contextlib.nullcontext()
 
-    def engine(self):
+    def method(self):
+        """The loaded method; a load that failed for good (a missing model) fails every later call alike."""
         with self._load_lock:
-            return self._build_engine()
+            if self._load_error is not None:
+                raise self._load_error  # a missing model stays missing: do not reload it for every shard
+            try:
+                return self._load()
+            except Exception as exc:
+                if not is_retryable(exc):
+                    self._load_error = exc
+                raise
 
-    def _build_engine(self):
-        if self._load_error is not None:
-            raise self._load_error  # a missing model stays missing: do not reload it for every shard
-        try:
-            return self._load_engine()
-        except Exception as exc:
-            if not is_retryable(exc):
-                self._load_error = exc
-            raise
-
-    def _load_engine(self):
-        if self._engine is None:
+    def _load(self):
+        if self._method is None:
             from eat_core.extractors import load_extractor
             from eat_core.llm import load_backend
             from eat_core.llm.cache import CacheCounters, CachedLLM
@@ -88,64 +97,74 @@ class Pipeline:
                 [f"extractor {self.cfg.extractor.name}"] if method.needs_extractor else [])
             self.progress(f"method {self.cfg.method.name}: loading " + (" and ".join(parts) or
                                                                         f"tagger {self.cfg.extractor.model}"))
-            self._backend = load_backend(self.cfg.llm) if method.needs_llm else None
-            self._llm = CachedLLM(self._backend, self.store) if self._backend else None
+            if method.needs_llm and self._llm is None:  # :meth:`translator` may have loaded the LLM already
+                self._backend = load_backend(self.cfg.llm)
+                self._llm = CachedLLM(self._backend, self.store)
             self._counters = self._llm.counters if self._llm else CacheCounters()
             self._extractor = load_extractor(self.cfg.extractor) if method.needs_extractor else None
-            self._engine = load_method(self.cfg, self._llm, self._extractor)
-        return self._engine
+            self._method = load_method(self.cfg, self._llm, self._extractor)
+        return self._method
 
-    def run_detached(self, sentences: Sequence[Sentence], calls) -> tuple[list[Prediction], CacheCounters, float]:
+    def run(self, sentences: Sequence[Sentence]) -> tuple[list[Prediction], CallCost]:
+        """Predictions of ``sentences`` and what they cost (the cache counters' change around the method's run)."""
+        method = self.method()
+        with self._run_lock:
+            c = self._counters
+            before = (c.hits, c.misses, c.prompt_tokens, c.completion_tokens)
+            t0 = time.perf_counter()
+            predictions = method.run(sentences) if sentences else []
+            seconds = time.perf_counter() - t0
+            after = (c.hits, c.misses, c.prompt_tokens, c.completion_tokens)
+        return predictions, CallCost(*(a - b for a, b in zip(after, before, strict=True)), seconds)
+
+    def run_detached(self, sentences: Sequence[Sentence], calls) -> tuple[list[Prediction], CallCost]:
         """Run a shard against a call store of its own (``calls``: what the workspace already had for it), for
         workers that never open the DuckDB file; the loaded models are reused, the method is rebuilt (cheap)."""
         from eat_core.llm.cache import CacheCounters, CachedLLM
         from eat_core.methods import load_method
 
-        self.engine()
+        self.method()
         llm = CachedLLM(self._backend, calls) if self._backend else None
         method = load_method(self.cfg, llm, self._extractor)
         t0 = time.perf_counter()
         predictions = method.run(sentences)
-        return predictions, (llm.counters if llm else CacheCounters()), time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        c = llm.counters if llm else CacheCounters()
+        return predictions, CallCost(c.hits, c.misses, c.prompt_tokens, c.completion_tokens, seconds)
 
-    def run_shard(self, run_id: str, lang: str, index: int, sentences: Sequence[Sentence]) -> tuple[int, int]:
-        """Translate, tag and align one shard and store it atomically; returns (cache hits, misses)."""
-        engine = self.engine()
-        with self._run_lock:
-            c = self._counters
-            before = (c.hits, c.misses, c.prompt_tokens, c.completion_tokens)
-            t0 = time.perf_counter()
-            predictions = engine.run(sentences)
-            hits, misses = c.hits - before[0], c.misses - before[1]
-            tokens = (c.prompt_tokens - before[2], c.completion_tokens - before[3])
+    def translator(self):
+        """The session's LLM (behind the call cache) as a translator without an extractor: what ``eat distill``
+        projects silver labels with. Loads the LLM only, when no method of this session did so yet."""
+        from eat_core.llm import load_backend
+        from eat_core.llm.cache import CachedLLM
+        from eat_core.methods.eat import translator_for
 
-        self.store.write_shard_result(run_id, lang, index, [prediction_row(p) for p in predictions], hits, misses,
-                                      time.perf_counter() - t0, *tokens, this_worker())
-        return hits, misses
-
-
-
-PIPELINE_CACHE_SIZE = 2
-"""Loaded pipelines (an LLM and an extractor each) a process keeps. A run uses one; a second covers a worker that
-alternates between two runs (a teacher and its student). Beyond that a long-lived Prefect or Dask worker would
-hold every model it ever loaded, so the least recently used pipeline is dropped and its memory freed."""
+        with self._load_lock:
+            if self._llm is None:
+                self._backend = load_backend(self.cfg.llm)
+                self._llm = CachedLLM(self._backend, self.store)
+            llm = self._llm
+        return translator_for(self.cfg, llm, None)
 
 
+SESSION_CACHE_SIZE = 2
+"""Model sessions (an LLM and an extractor each) a process keeps. A run uses one; a second covers a worker that
+alternates between two configurations (a teacher and its student). Beyond that a long-lived Prefect or Dask worker
+would hold every model it ever loaded, so the least recently used session is dropped and its memory freed."""
 
-_PIPELINES: LruCache[Pipeline] = LruCache(PIPELINE_CACHE_SIZE)
+_SESSIONS: LruCache[ModelSession] = LruCache(SESSION_CACHE_SIZE)
 
 
-
-def pipeline_for(cfg: RunConfig, store: Store | None, progress: Progress | None = None) -> Pipeline:
-    """The LLM and extractor are loaded once per process and reused by every shard of that process."""
-    models = {i.name: i.fingerprint for i in inputs_of(cfg).items if not i.name.startswith("data:")}
+def session_for(cfg: RunConfig, store: Store | None, progress: Progress | None = None) -> ModelSession:
+    """The process's session for the models of ``cfg`` (what the method reads, by content, not the data: a run and a
+    tag with the same models share it) and this workspace file (``store=None``: a detached Dask worker)."""
+    models = {i.name: i.fingerprint for i in model_inputs(cfg)}
     key = (content_hash([cfg.method.model_dump(), cfg.llm.model_dump(), cfg.extractor.model_dump(),
                          cfg.engine.model_dump(), models]),
            str(store.path.resolve()) if store else "detached")  # weights rewritten in place load afresh
-    pipeline = _PIPELINES.get_or_create(key, lambda: Pipeline(cfg, store, progress))  # models load lazily
-    pipeline.progress = progress or pipeline.progress
-    return pipeline
-
+    session = _SESSIONS.get_or_create(key, lambda: ModelSession(cfg, store, progress))  # models load lazily
+    session.progress = progress or session.progress
+    return session
 
 
 def this_worker() -> str:

@@ -14,7 +14,7 @@ from eat_core.engine.align import place_entities
 from eat_core.engine.translate import DualTranslator, answer_failures, prediction_from
 from eat_core.languages import language_name
 from eat_core.methods.crop_projection import crop_match, labelled_sequence, parse_markers
-from eat_core.methods.eat import engine_for
+from eat_core.methods.eat import translator_for
 from eat_core.types import EnglishEntity, Placement, Prediction, Sentence, Span
 
 
@@ -28,7 +28,7 @@ class CropMethod:
 
     @classmethod
     def from_config(cls, cfg, llm, extractor) -> CropMethod:
-        return cls(engine_for(cfg, llm, extractor), cfg.method.crop_matcher)
+        return cls(translator_for(cfg, llm, extractor), cfg.method.crop_matcher)
 
     def run(self, sentences: Sequence[Sentence]) -> list[Prediction]:
         if not sentences:

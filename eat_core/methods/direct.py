@@ -15,7 +15,7 @@ from eat_core.bio import spans_from_tags
 from eat_core.engine.translate import DualTranslator, TaggedShard, answer_failures
 from eat_core.languages import language_name
 from eat_core.methods.answers import parse_entities
-from eat_core.methods.eat import engine_for
+from eat_core.methods.eat import translator_for
 from eat_core.types import EnglishEntity, Prediction, Sentence
 
 
@@ -30,7 +30,8 @@ class DirectMethod:
 
     @classmethod
     def from_config(cls, cfg, llm, extractor) -> DirectMethod:
-        return cls(engine_for(cfg, llm, None), render_demonstrations(english_examples(cfg, cfg.method.demonstrations)))
+        examples = english_examples(cfg, cfg.method.demonstrations)
+        return cls(translator_for(cfg, llm, None), render_demonstrations(examples))
 
     def run(self, sentences: Sequence[Sentence]) -> list[Prediction]:
         if not sentences:

@@ -20,12 +20,12 @@ class EatMethod:
     def from_config(cls, cfg, llm, extractor) -> EatMethod:
         if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
             raise ConfigError("method 'eat-ft' needs a LoRA adapter (--adapter DIR, from `eat finetune`)")
-        return cls(engine_for(cfg, llm, extractor))
+        return cls(translator_for(cfg, llm, extractor))
 
     def run(self, sentences: Sequence[Sentence]) -> list[Prediction]:
         return self.engine.run(sentences)
 
 
-def engine_for(cfg, llm, extractor) -> DualTranslator:
-    """The shared engine (prompts, decoding, aligner) every LLM method is built on."""
+def translator_for(cfg, llm, extractor) -> DualTranslator:
+    """The shared translator (prompts, decoding, aligner) every LLM method is built on."""
     return DualTranslator(llm, extractor, cfg.engine, temperature=cfg.llm.temperature, seed=cfg.llm.seed)

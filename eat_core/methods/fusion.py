@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from eat_core.engine.translate import DualTranslator
 from eat_core.languages import language_name
 from eat_core.methods.direct import tag_from_answers
-from eat_core.methods.eat import engine_for
+from eat_core.methods.eat import translator_for
 from eat_core.types import EnglishEntity, Prediction, Sentence
 
 
@@ -27,7 +27,7 @@ class FusionMethod:
 
     @classmethod
     def from_config(cls, cfg, llm, extractor) -> FusionMethod:
-        return cls(engine_for(cfg, llm, extractor))
+        return cls(translator_for(cfg, llm, extractor))
 
     def run(self, sentences: Sequence[Sentence]) -> list[Prediction]:
         if not sentences:

@@ -44,6 +44,22 @@ class RunsStore:
                         "cache_misses = 0 WHERE run_id = ? AND lang = ? AND shard_index = ? AND status = 'done'",
                         [run_id, lang, shard_index])
 
+    def done_shards(self, run_id: str) -> set[tuple[str, int]]:
+        """(language, shard index) of every finished shard of a run (none for a file not made yet)."""
+        if not self.path.exists():
+            return set()
+        self.migrate()
+        rows = self.query("SELECT lang, shard_index FROM shards WHERE run_id = ? AND status = 'done'", [run_id])
+        return {(lang, index) for lang, index in rows}
+
+    def shard_state(self, run_id: str, lang: str, shard_index: int) -> tuple[str, int, int, int] | None:
+        """(status, cache hits, cache misses, sentences) of one shard, or None when it was never started."""
+        if not self.path.exists():
+            return None
+        rows = self.query("SELECT status, coalesce(cache_hits, 0), coalesce(cache_misses, 0), n_sentences FROM shards "
+                          "WHERE run_id = ? AND lang = ? AND shard_index = ?", [run_id, lang, shard_index])
+        return tuple(rows[0]) if rows else None
+
     def mark_shard(self, run_id: str, lang: str, shard_index: int, n_sentences: int, status: str,
                    error: str | None = None, *, attempt: bool = False) -> None:
         with self.connect() as con:
@@ -107,3 +123,38 @@ class RunsStore:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [[run_id, lang, m, v, s, to_json(d)] for m, v, s, d in rows],
             )
+
+    def prediction_rows(self, run_id: str, lang: str) -> list[tuple[list[str], list[str], list[str], str]]:
+        """(tokens, gold, pred, round trip) of every stored prediction of a language, in shard and sentence order."""
+        rows = self.query("SELECT tokens, gold, pred, roundtrip FROM predictions WHERE run_id = ? AND lang = ? "
+                          "ORDER BY shard_index, sentence_id", [run_id, lang])
+        return [(json.loads(r[0]), json.loads(r[1]), json.loads(r[2]), r[3] or "") for r in rows]
+
+    def stale_languages(self, run_id: str) -> set[str]:
+        """Languages with a shard written since their metrics were (or never scored): what a finish re-scores."""
+        rows = self.query(
+            "SELECT s.lang FROM shards s LEFT JOIN (SELECT lang, min(created_at) AS scored FROM metrics "
+            "WHERE run_id = ? GROUP BY lang) m USING (lang) WHERE s.run_id = ? "
+            "GROUP BY s.lang, m.scored HAVING m.scored IS NULL OR max(s.updated_at) >= m.scored", [run_id, run_id])
+        return {lang for (lang,) in rows}
+
+    def run_metrics(self, run_id: str) -> dict[str, dict[str, float]]:
+        """``{language: {metric: value}}`` as stored for a run."""
+        out: dict[str, dict[str, float]] = {}
+        for lang, metric, value in self.query("SELECT lang, metric, value FROM metrics WHERE run_id = ?", [run_id]):
+            out.setdefault(lang, {})[metric] = value
+        return out
+
+    def last_run_with_config(self, config: dict, other_than: str) -> str | None:
+        """The newest run of exactly this configuration besides ``other_than`` (None for a file not made yet)."""
+        if not self.path.exists():
+            return None
+        self.migrate()
+        rows = self.query("SELECT run_id FROM runs WHERE config = ? AND run_id <> ? ORDER BY created_at DESC LIMIT 1",
+                          [json.dumps(config, sort_keys=True), other_than])
+        return rows[0][0] if rows else None
+
+    def run_config_json(self, run_id: str) -> dict | None:
+        """The stored configuration of a run as JSON (None when there is no such run)."""
+        rows = self.query("SELECT config FROM runs WHERE run_id = ?", [run_id])
+        return json.loads(rows[0][0]) if rows else None

@@ -38,6 +38,14 @@ class TagStore:
         rows = self.query("SELECT shard_index, status FROM tag_shards WHERE tag_run_id = ?", [tag_run_id])
         return dict(rows)
 
+    def tag_shard_state(self, tag_run_id: str, shard_index: int) -> tuple[str, int, int, int | None] | None:
+        """(status, cache hits, cache misses, entities) of one tag shard, or None when it was never started."""
+        if not self.path.exists():
+            return None
+        rows = self.query("SELECT status, coalesce(cache_hits, 0), coalesce(cache_misses, 0), n_entities "
+                          "FROM tag_shards WHERE tag_run_id = ? AND shard_index = ?", [tag_run_id, shard_index])
+        return tuple(rows[0]) if rows else None
+
     def mark_tag_shard(self, tag_run_id: str, shard_index: int, first_record: int, n_records: int, status: str,
                        error: str | None = None, *, attempt: bool = False) -> None:
         with self.connect() as con:

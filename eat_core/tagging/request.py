@@ -1,6 +1,6 @@
 """What ``eat tag`` and the ``tag_corpus`` flow take: a corpus, a language, an output file, a profile plus overrides.
 
-Validated before any model loads, with the same one-line errors as ``eat run`` (``eat_core/validate.py``)::
+Validated before any model loads, with the same one-line errors as ``eat run`` (``eat_core/evaluation/checks.py``)::
 
     validate_tag_request({"input": "in.txt", "lang": "xx", "out": "o.jsonl"})
     -> ConfigError("--lang: unknown language code(s) 'xx'; known: ar, de, ...")
@@ -72,6 +72,7 @@ def coerce_tag_request(request: TagRequest | Mapping) -> TagRequest:
 def validate_tag_request(request: TagRequest | Mapping) -> tuple[TagRequest, RunConfig]:
     """The request and its resolved ``RunConfig``; every check that needs no model (names, paths, options)."""
     from eat_core.config.coerce import check_writable_dir, existing_parent, resolve_request
+    from eat_core.evaluation.checks import validate_config
     from eat_core.store.location import check_db
     from eat_core.tagging.export import out_format
 
@@ -91,7 +92,7 @@ def validate_tag_request(request: TagRequest | Mapping) -> tuple[TagRequest, Run
     check_writable_dir(out_dir, "--out", f"the output file and its partial copy .{Path(req.out).name}.partial")
     check_db(req.db)
     cfg = resolve_request(req.eval_request())
-    validate_models(cfg)
+    validate_config(cfg, data=False)  # the same model checks as ``eat run``; the corpus is checked as it is scanned
     return req, cfg
 
 
@@ -109,45 +110,3 @@ def check_input_format(req: TagRequest) -> None:
         raise ConfigError(f"--format {req.format}: INPUT {req.input} is named as {named}; --format is the input's "
                           f"format (the output's follows --out: {Path(req.out).name} is written as "
                           f"{out_format(req.out)}); drop --format or rename the input")
-
-
-def validate_models(cfg: RunConfig) -> None:
-    """The method, backend, extractor, model, adapter and prompt checks of ``validate_config``, without its data."""
-    from eat_core.config.coerce import check_name
-    from eat_core.extractors import EXTRACTORS
-    from eat_core.llm import BACKENDS
-    from eat_core.methods import METHODS, method_class
-    from eat_core.prompts import PromptSet
-    from eat_core.weights.resolve import check_model
-
-    check_name("--method", "method", cfg.method.name, list(METHODS))
-    method = method_class(cfg.method.name)
-    if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
-        raise ConfigError("--adapter: method 'eat-ft' needs a LoRA adapter (--adapter DIR, from `eat finetune`)")
-    if cfg.method.name == "model-transfer" and cfg.extractor.name != "token-classification":
-        raise ConfigError("--extractor: method 'model-transfer' tags with a token classifier: use --extractor "
-                          "token-classification --extractor-model DIR (tiny:bert-tc for a test)")
-    if method.needs_llm:
-        check_name("--llm-backend", "LLM backend", cfg.llm.backend, list(BACKENDS))
-        if cfg.llm.backend == "openai":
-            if not (cfg.llm.base_url or "").startswith(("http://", "https://")):
-                raise ConfigError(f"--base-url: the openai backend needs an http(s) URL such as "
-                                  f"http://127.0.0.1:8000/v1 (got {cfg.llm.base_url or 'nothing'!r})")
-        else:
-            if cfg.llm.base_url:
-                raise ConfigError(f"--base-url: only used with --llm-backend openai (backend is {cfg.llm.backend!r})")
-            check_model("--llm", cfg.llm.model, revision=cfg.llm.revision)
-        if cfg.llm.adapter and cfg.llm.backend != "openai" and not (
-                Path(cfg.llm.adapter).expanduser() / "adapter_config.json").is_file():
-            raise ConfigError(f"--adapter: {cfg.llm.adapter!r} is not a PEFT adapter directory (no "
-                              "adapter_config.json); `eat finetune` writes one to OUTPUT/adapter")
-        if cfg.engine.prompts_dir and not Path(cfg.engine.prompts_dir).is_dir():
-            raise ConfigError(f"engine.prompts_dir: no such directory {cfg.engine.prompts_dir!r}")
-        PromptSet.load(cfg.engine.prompts_dir)
-    if cfg.method.name == "direct" and cfg.method.demonstrations > 0:
-        from eat_core.methods.direct import english_examples
-
-        english_examples(cfg, cfg.method.demonstrations)  # the demonstrations file exists, parses, has entities
-    check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))
-    if (method.needs_extractor or cfg.method.name == "model-transfer") and cfg.extractor.name != "heuristic":
-        check_model("--extractor-model", cfg.extractor.model)
