@@ -1,0 +1,116 @@
+"""One registry, one profile table, one request family (issue 19, items 1 and 4).
+
+The request -> ``RunConfig`` expectations below were recorded from the four hand-copied mappings before they were
+merged (``EvalRequest.resolve``, ``TagRequest.eval_request``, distill ``_eval_request`` and ``student_eval_config``):
+each case lists the fields that differ from the request's profile, so a mapping that drops, adds or renames one
+override fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from eat_core.config.requests import EvalRequest
+from eat_core.config.run import get_profile
+from eat_core.distill.pipeline import DistillPlan, _eval_request, student_eval_config
+from eat_core.distill.request import DistillRequest
+from eat_core.tagging.request import TagRequest
+
+
+def flat(data: dict, prefix: str = "") -> dict:
+    out: dict = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def changed(cfg, profile: str) -> dict:
+    """The dotted fields of ``cfg`` that differ from the profile it was resolved from."""
+    base = flat(get_profile(profile).model_dump())
+    return {key: value for key, value in flat(cfg.model_dump()).items() if base[key] != value}
+
+
+def eval_config(fields: dict):
+    return EvalRequest(**fields).resolve()
+
+
+def tag_config(fields: dict):
+    return TagRequest(input="in.txt", lang="ja", out="o.jsonl", **fields).eval_request().resolve()
+
+
+def teacher_config(fields: dict):
+    r = DistillRequest(**fields)
+    languages, method = (("en",), "direct") if r.route == "projection" else ((r.lang,), r.route)
+    return _eval_request(r, languages, r.preset("split"), method).resolve()
+
+
+def student_config(fields: dict, round: int):
+    return student_eval_config(DistillPlan(DistillRequest(**fields), None, None), "/s", round)
+
+
+FULL_EVAL = {"profile": "paper-ft", "languages": ("zh", "ja"), "data_dir": "/d", "split": "test", "limit": 5,
+             "repair_tags": False, "llm_backend": "openai", "llm": "served", "base_url": "http://h:1/v1",
+             "adapter": "/a", "extractor": "t5", "extractor_model": "/e", "rounds": 5, "shard_size": 8,
+             "overlong": "truncate", "method": "crop", "demonstrations": 2, "crop_matcher": "eat"}
+FULL_TAG = {"profile": "paper", "method": "direct", "demonstrations": 0, "adapter": "/a", "overlong": "truncate",
+            "llm_backend": "openai", "base_url": "http://h:1/v1", "llm": "m", "rounds": 1, "shard_size": 3,
+            "crop_matcher": "eat", "extractor": "heuristic", "extractor_model": "none"}
+FULL_DISTILL = {"route": "crop", "profile": "paper", "lang": "ko", "data_dir": "/d", "limit": 7,
+                "llm_backend": "openai", "base_url": "http://h:1/v1", "llm": "m", "rounds": 1, "shard_size": 5,
+                "crop_matcher": "eat", "extractor": "t5", "extractor_model": "/e", "split": "dev",
+                "eval_split": "train"}
+STUDENT = {"method.name": "model-transfer", "extractor.name": "token-classification", "extractor.model": "/s"}
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({}, {}),
+    ({"profile": "paper", "method": "model-transfer"}, {"method.name": "model-transfer"}),
+    ({"profile": "smoke", "method": "model-transfer"},  # the smoke profile's method preset
+     {"method.name": "model-transfer", "extractor.name": "token-classification", "extractor.model": "tiny:bert-tc"}),
+    (FULL_EVAL, {"method.name": "crop", "method.demonstrations": 2, "method.crop_matcher": "eat",
+                 "data.source": "local", "data.data_dir": "/d", "data.languages": ("zh", "ja"), "data.limit": 5,
+                 "data.repair_tags": False, "data.overlong": "truncate", "llm.backend": "openai",
+                 "llm.model": "served", "llm.adapter": "/a", "llm.base_url": "http://h:1/v1", "extractor.model": "/e",
+                 "engine.rounds": 5, "shard_size": 8}),
+])
+def test_eval_request_to_run_config(fields, expected):
+    assert changed(eval_config(fields), fields.get("profile", "smoke")) == expected
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({}, {"data.languages": ("ja",)}),
+    (FULL_TAG, {"method.name": "direct", "method.demonstrations": 0, "method.crop_matcher": "eat",
+                "data.languages": ("ja",), "data.overlong": "truncate", "llm.backend": "openai", "llm.model": "m",
+                "llm.adapter": "/a", "llm.base_url": "http://h:1/v1", "extractor.name": "heuristic",
+                "extractor.model": "none", "engine.rounds": 1, "shard_size": 3}),
+])
+def test_tag_request_to_run_config(fields, expected):
+    assert changed(tag_config(fields), fields.get("profile", "smoke")) == expected
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({}, {"data.languages": ("zh",)}),
+    (FULL_DISTILL, {"method.name": "crop", "method.crop_matcher": "eat", "data.source": "local",
+                    "data.data_dir": "/d", "data.split": "dev", "data.languages": ("ko",), "data.limit": 7,
+                    "llm.backend": "openai", "llm.model": "m", "llm.base_url": "http://h:1/v1",
+                    "extractor.model": "/e", "engine.rounds": 1, "shard_size": 5}),
+    ({"route": "projection", "lang": "zh", "llm": "tiny:qwen2"},  # the projection reads English with `direct`
+     {"method.name": "direct", "data.languages": ("en",)}),
+])
+def test_distill_teacher_to_run_config(fields, expected):
+    assert changed(teacher_config(fields), fields.get("profile", "smoke")) == expected
+
+
+@pytest.mark.parametrize(("fields", "round", "expected"), [
+    ({}, 0, {"profile": "student-eat", "data.languages": ("zh",), **STUDENT}),
+    ({"route": "projection", "lang": "zh", "llm": "tiny:qwen2"}, 2,
+     {"profile": "student-projection-st2", "data.languages": ("zh",), **STUDENT}),
+    # the teacher's LLM, extractor, rounds and matcher never reach the student's evaluation (its run id)
+    (FULL_DISTILL, 0, {"profile": "student-crop", "data.source": "local", "data.data_dir": "/d",
+                       "data.split": "train", "data.languages": ("ko",), "data.limit": 7, "shard_size": 5, **STUDENT}),
+])
+def test_distill_student_evaluation_config(fields, round, expected):
+    assert changed(student_config(fields, round), fields.get("profile", "smoke")) == expected
