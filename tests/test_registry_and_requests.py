@@ -114,3 +114,51 @@ def test_distill_teacher_to_run_config(fields, expected):
 ])
 def test_distill_student_evaluation_config(fields, round, expected):
     assert changed(student_config(fields, round), fields.get("profile", "smoke")) == expected
+
+
+# -- one registry ----------------------------------------------------------------------------------------------------
+
+
+def test_an_unknown_name_is_one_line_with_the_closest_name_and_every_choice():
+    from eat_core.errors import ConfigError
+    from eat_core.methods import METHODS
+
+    with pytest.raises(ConfigError) as err:
+        METHODS.check("--method", "crap")
+    assert str(err.value) == ("--method: unknown method 'crap'; did you mean 'crop'? "
+                              "(available: eat, eat-ft, direct, crop, fusion, model-transfer)")
+    with pytest.raises(ConfigError) as err:
+        METHODS.get("zzzz")
+    assert str(err.value) == "unknown method 'zzzz' (available: eat, eat-ft, direct, crop, fusion, model-transfer)"
+
+
+def test_names_load_lazily_and_a_registered_name_is_gone_after_its_block():
+    import sys
+
+    from eat_core.extractors import EXTRACTORS
+    from eat_core.registry import LazyRegistry
+
+    registry = LazyRegistry("thing", {"heuristic": "eat_core.extractors.heuristic:CapitalisedSpanExtractor"})
+    assert registry.names() == ("heuristic",) and "heuristic" in registry
+    sys.modules.pop("eat_core.extractors.heuristic", None)
+    assert registry.check("--thing", "heuristic") == "heuristic"
+    assert "eat_core.extractors.heuristic" not in sys.modules  # checking a name imports nothing
+    assert registry.get("heuristic").__name__ == "CapitalisedSpanExtractor"
+    marker = object()
+    with EXTRACTORS.register("test-only", marker):
+        assert EXTRACTORS.get("test-only") is marker and "test-only" in EXTRACTORS.names()
+    assert "test-only" not in EXTRACTORS
+
+
+@pytest.mark.parametrize(("call", "line"), [
+    (lambda: __import__("eat_core.config.coerce", fromlist=["x"]).parse_languages("zhh,xx"),
+     "--languages: unknown language codes 'zhh', 'xx'; did you mean 'zh'? (known: ar, de, en, es, "),
+    (lambda: __import__("eat_core.languages", fromlist=["x"]).language_name("xx"),
+     "unknown language code 'xx' (known: ar, de, "),
+])
+def test_unknown_language_codes_share_one_wording(call, line):
+    from eat_core.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        call()
+    assert str(err.value).startswith(line)

@@ -15,7 +15,6 @@ Contract, by example::
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -26,7 +25,8 @@ from pydantic import ValidationError
 from eat_core.config.requests import EvalRequest
 from eat_core.config.run import PROFILES, RunConfig
 from eat_core.errors import ConfigError
-from eat_core.languages import LANGUAGE_NAMES
+from eat_core.languages import LANGUAGE_NAMES, unknown_languages
+from eat_core.registry import check_choice
 
 OPTIONS: dict[str, str] = {
     # EvalRequest field or RunConfig dotted field -> the `eat run` option that sets it
@@ -55,17 +55,9 @@ def option_name(field: str) -> str:
 
 
 
-def _hint(name: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-
 def check_name(option: str, kind: str, name: str, choices: Sequence[str]) -> str:
-    """``name`` must be one of ``choices`` (a registry's keys): else one line with the choices and a close match."""
-    if name not in choices:
-        raise ConfigError(f"{option}: unknown {kind} {name!r}; available: {', '.join(choices)}{_hint(name, choices)}")
-    return name
+    """``name`` must be one of ``choices``: :func:`eat_core.registry.check_choice` (kept for old callers)."""
+    return check_choice(option, kind, name, choices)
 
 
 
@@ -88,11 +80,7 @@ def parse_languages(value: str | Sequence[str] | None, option: str = "--language
         raise ConfigError(f"{option}: no language given; known: {', '.join(sorted(LANGUAGE_NAMES))}")
     unknown = [c for c in codes if c not in LANGUAGE_NAMES]
     if unknown:
-        known = sorted(LANGUAGE_NAMES)
-        close = difflib.get_close_matches(unknown[0], known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{option}: unknown language code(s) {', '.join(map(repr, unknown))}{hint}; "
-                          f"known: {', '.join(known)}")
+        raise ConfigError(unknown_languages(unknown, option))
     return tuple(codes)
 
 
@@ -138,7 +126,7 @@ def coerce_request(request: EvalRequest | Mapping | None) -> EvalRequest:
 
 def resolve_request(request: EvalRequest) -> RunConfig:
 
-    check_name("--profile", "profile", request.profile, list(PROFILES))
+    check_choice("--profile", "profile", request.profile, PROFILES)
     try:
         return request.resolve()
     except ValidationError as exc:

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from eat_core.data.limits import DEFAULT_MAX_SENTENCE_CHARS, DEFAULT_MAX_SENTENCE_TOKENS, DEFAULT_MAX_TOKEN_CHARS
 from eat_core.errors import ConfigError
-from eat_core.languages import LANGUAGE_NAMES, PAPER_LANGUAGES
+from eat_core.languages import LANGUAGE_NAMES, PAPER_LANGUAGES, unknown_languages
+from eat_core.registry import unknown_line
 
 
 class _Strict(BaseModel):
@@ -94,8 +95,7 @@ class DataConfig(_Strict):
     def _known_languages(cls, languages):
         unknown = [lang for lang in languages if lang not in LANGUAGE_NAMES]
         if unknown:
-            known = ", ".join(sorted(LANGUAGE_NAMES))
-            raise ValueError(f"unknown language code(s) {', '.join(unknown)}; known: {known}")
+            raise ValueError(unknown_languages(unknown))
         if not languages:
             raise ValueError("at least one language is needed")
         return tuple(languages)
@@ -179,11 +179,7 @@ def get_profile(name: str) -> RunConfig:
     try:
         return PROFILES[name]
     except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(name, PROFILES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown profile {name!r}; available: {', '.join(PROFILES)}{hint}") from None
+        raise ConfigError(unknown_line("profile", name, PROFILES)) from None
 
 
 

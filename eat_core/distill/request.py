@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from eat_core.config.requests import ModelOverrides
-from eat_core.languages import LANGUAGE_NAMES
+from eat_core.languages import LANGUAGE_NAMES, unknown_languages
 
 ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
 """How the silver set is labelled: EAT as teacher, CROP as teacher, or label projection (translate-train)."""
@@ -74,7 +74,7 @@ class DistillRequest(ModelOverrides):
     def _known_language(cls, lang: str) -> str:
         code = lang.strip().lower()
         if code not in LANGUAGE_NAMES:
-            raise ValueError(f"unknown language code {lang!r}; known: {', '.join(sorted(LANGUAGE_NAMES))}")
+            raise ValueError(unknown_languages([lang]))
         if code == "en":
             raise ValueError("the target language must not be English (the source language)")
         return code

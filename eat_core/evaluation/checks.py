@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from eat_core.config.coerce import check_name, coerce_request, resolve_request
+from eat_core.config.coerce import coerce_request, resolve_request
 from eat_core.config.requests import EvalRequest
 from eat_core.config.run import RunConfig
 from eat_core.errors import ConfigError
@@ -34,7 +34,7 @@ def validate_config(cfg: RunConfig) -> None:
     from eat_core.extractors import EXTRACTORS
     from eat_core.methods import METHODS, method_class
 
-    check_name("--method", "method", cfg.method.name, list(METHODS))
+    METHODS.check("--method", cfg.method.name)
     method = method_class(cfg.method.name)
     if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
         raise ConfigError("--adapter: method 'eat-ft' needs a LoRA adapter directory (from `eat finetune`)")
@@ -51,7 +51,7 @@ def validate_config(cfg: RunConfig) -> None:
 
         english_examples(cfg, cfg.method.demonstrations)  # the demonstrations file exists, parses, has entities
     if method.needs_extractor:
-        check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))
+        EXTRACTORS.check("--extractor", cfg.extractor.name)
         if cfg.extractor.name != "heuristic":
             check_model("--extractor-model", cfg.extractor.model)
     _validate_prompts_and_data(cfg)
@@ -61,7 +61,7 @@ def validate_config(cfg: RunConfig) -> None:
 def _validate_llm(cfg: RunConfig) -> None:
     from eat_core.llm import BACKENDS
 
-    check_name("--llm-backend", "LLM backend", cfg.llm.backend, list(BACKENDS))
+    BACKENDS.check("--llm-backend", cfg.llm.backend)
     if cfg.llm.backend == "openai":
         url = cfg.llm.base_url or ""
         entries = [entry.strip() for entry in url.split(",")]

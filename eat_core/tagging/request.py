@@ -3,7 +3,7 @@
 Validated before any model loads, with the same one-line errors as ``eat run`` (``eat_core/validate.py``)::
 
     validate_tag_request({"input": "in.txt", "lang": "xx", "out": "o.jsonl"})
-    -> ConfigError("--lang: unknown language code(s) 'xx'; known: ar, de, ...")
+    -> ConfigError("--lang: unknown language code 'xx' (known: ar, de, ...)")
 """
 
 from __future__ import annotations
