@@ -18,6 +18,7 @@ import typer
 from eat_cli.app import EatApp, _error, friendly
 from eat_cli.score import score as _score  # noqa: E402  (score imports main's friendly lazily)
 from eat_core.config.coerce import coerce_request, parse_languages
+from eat_core.config.run import PROFILES
 from eat_core.errors import EatError
 from eat_core.evaluation.checks import validate_request
 from eat_core.evaluation.identity import run_id_for
@@ -33,6 +34,10 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+
+_PAPER, _SMOKE = PROFILES["paper"].student, PROFILES["smoke"].student  # student defaults shown in help
 
 
 
@@ -560,7 +565,8 @@ def silver(
     profile: str = typer.Option("smoke", help="the LLM, extractor and data of this profile: smoke, paper"),
     data: Path = typer.Option(None, help="local WikiANN directory (target corpus; en/ for the projection)"),
     db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
-    split: str = typer.Option(None, help="split to label, its tags ignored (default: train; smoke: dev)"),
+    split: str = typer.Option(None, help=f"split to label, its tags ignored (default: {_PAPER.split}; smoke: "
+                                         f"{_SMOKE.split})"),
     limit: int = typer.Option(None, help="at most this many sentences per language"),
     llm_backend: str = typer.Option(None, "--llm-backend", help="transformers or openai"),
     llm: str = typer.Option(None, "--llm", help="LLM model id, local path or served name"),
@@ -601,16 +607,18 @@ def distill(
     profile: str = typer.Option("smoke", help="the teacher's LLM, extractor and data: smoke, paper"),
     data: Path = typer.Option(None, help="local WikiANN directory (target corpus and evaluation split)"),
     db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
-    split: str = typer.Option(None, help="split the teacher labels, its tags ignored (default: train; smoke: dev)"),
-    eval_split: str = typer.Option(None, help="split the student is evaluated on (default: test; smoke: dev)"),
+    split: str = typer.Option(None, help=f"split the teacher labels, its tags ignored (default: {_PAPER.split}; "
+                                         f"smoke: {_SMOKE.split})"),
+    eval_split: str = typer.Option(None, help=f"split the student is evaluated on (default: {_PAPER.eval_split}; "
+                                              f"smoke: {_SMOKE.eval_split})"),
     limit: int = typer.Option(None, help="at most this many sentences per language"),
-    base_model: str = typer.Option(None, help="student base: bert-base-multilingual-cased (default), "
-                                              "xlm-roberta-base, tiny:bert-tc (smoke default)"),
+    base_model: str = typer.Option(None, help=f"student base: {_PAPER.base_model} (default), xlm-roberta-base, "
+                                              f"{_SMOKE.base_model} (smoke default)"),
     self_train_rounds: int = typer.Option(0, help="CROP self-training: the student relabels what the teacher "
                                                   "dropped and is retrained, N times"),
-    epochs: float = typer.Option(None, help="student epochs (default 10, CROP §4.2)"),
-    learning_rate: float = typer.Option(None, help="student learning rate (default 5e-5)"),
-    batch_size: int = typer.Option(None, help="student batch size (default 32, CROP §4.2)"),
+    epochs: float = typer.Option(None, help=f"student epochs (default {_PAPER.epochs:g}, CROP §4.2)"),
+    learning_rate: float = typer.Option(None, help=f"student learning rate (default {_PAPER.learning_rate:g})"),
+    batch_size: int = typer.Option(None, help=f"student batch size (default {_PAPER.batch_size}, CROP §4.2)"),
     max_steps: int = typer.Option(None, help="stop training after this many steps"),
     llm_backend: str = typer.Option(None, "--llm-backend", help="transformers or openai"),
     llm: str = typer.Option(None, "--llm", help="LLM model id, local path or served name"),

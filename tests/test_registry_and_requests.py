@@ -162,3 +162,26 @@ def test_unknown_language_codes_share_one_wording(call, line):
     with pytest.raises(ConfigError) as err:
         call()
     assert str(err.value).startswith(line)
+
+
+# -- one profile table -----------------------------------------------------------------------------------------------
+
+
+def test_one_profile_table_feeds_runs_and_distillation(monkeypatch):
+    """Editing a profile's entry changes both what `eat run` resolves and the student defaults of `eat distill`."""
+    import dataclasses
+
+    import eat_core.distill.request as distill_request
+    from eat_core.config.run import PROFILES
+
+    assert not hasattr(distill_request, "PRESETS")
+    for name, profile in PROFILES.items():
+        assert get_profile(name) is profile.run and profile.run.profile == name
+        assert DistillRequest(profile=name).student_settings()["epochs"] == profile.student.epochs
+    smoke = PROFILES["smoke"]
+    edited = dataclasses.replace(smoke, run=smoke.run.with_overrides(shard_size=3),
+                                 student=smoke.student.model_copy(update={"epochs": 7.0, "eval_split": "test"}))
+    monkeypatch.setitem(PROFILES, "smoke", edited)
+    assert eval_config({}).shard_size == 3
+    assert DistillRequest().preset("epochs") == 7.0 and student_config({}, 0).data.split == "test"
+    assert DistillRequest(profile="papr").preset("split") == "train"  # not a profile: the paper's (refused later)

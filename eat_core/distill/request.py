@@ -2,9 +2,10 @@
 
 A ``DistillRequest`` names the route that labels the silver set (``eat``, ``crop`` or ``projection``), the target
 language, the profile whose LLM, extractor and data it borrows, the filters, and the student's training settings.
-Fields left ``None`` take the profile's preset (:data:`PRESETS`): the smoke profile's bundled sample has only a dev
-split, so there the teacher tags dev and the student is evaluated on the same dev sentences (machinery only, said in
-the signature); the paper setting tags the train split with its labels ignored and evaluates on test.
+Fields left ``None`` take the profile's preset (``PROFILES[name].student`` in ``eat_core/config/run.py``, the one
+profile table): the smoke profile's bundled sample has only a dev split, so there the teacher tags dev and the
+student is evaluated on the same dev sentences (machinery only, said in the signature); the paper setting tags the
+train split with its labels ignored and evaluates on test.
 
 Constants cite their source: CROP's post-processing (Yang et al., 2022, §4.1 "Post-Processing"): sentences over 128
 words and sentences with only ``O`` tags are deleted; the issue's CROP filters add "more than 5 entities" and "an
@@ -18,6 +19,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from eat_core.config.requests import ModelOverrides
+from eat_core.config.run import student_preset
 from eat_core.languages import LANGUAGE_NAMES, unknown_languages
 
 ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
@@ -25,17 +27,6 @@ ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
 
 CROP_MAX_WORDS = 128  # CROP §4.1 post-processing: longer sequences are deleted
 CROP_MAX_ENTITIES = 5  # the issue's CROP filter: more than 5 entities drops the sentence
-
-PRESETS: dict[str, dict[str, object]] = {
-    # the bundled sample has only dev; tiny student, a few steps: proves the machinery, not accuracy
-    "smoke": {"split": "dev", "eval_split": "dev", "base_model": "tiny:bert-tc", "epochs": 2.0, "max_steps": 12,
-              "batch_size": 8, "learning_rate": 5e-4},
-    # the paper setting: tag WikiANN train (labels ignored), evaluate on test; mBERT student, CROP's 10 epochs
-    "paper": {"split": "train", "eval_split": "test", "base_model": "bert-base-multilingual-cased", "epochs": 10.0,
-              "max_steps": -1, "batch_size": 32, "learning_rate": 5e-5},
-}
-PRESETS["paper-ft"] = PRESETS["paper"]
-
 
 class DistillRequest(ModelOverrides):
     """One silver set (``eat silver``) or one student (``eat distill``) for one target language.
@@ -84,7 +75,7 @@ class DistillRequest(ModelOverrides):
         value = getattr(self, name)
         if value is not None:
             return value
-        return PRESETS.get(self.profile, PRESETS["paper"])[name]
+        return getattr(student_preset(self.profile), name)
 
     @property
     def entity_cap(self) -> int | None:
