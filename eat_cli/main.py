@@ -111,7 +111,7 @@ def run(
     Every option, name, path and data file is checked before a model loads (exit 2); failed shards exit 1.
     """
 
-    request = coerce_request(dict(
+    request, execution = coerce_request(dict(
         profile=profile, db=str(db), languages=tuple(languages.split(",")) if languages else None,
         data_dir=str(data) if data else None, split=split, limit=limit, repair_tags=False if strict_tags else None,
         llm_backend=llm_backend, llm=llm, base_url=base_url, adapter=adapter, extractor=extractor,
@@ -119,7 +119,7 @@ def run(
         method=method, demonstrations=demonstrations, crop_matcher=crop_matcher, dask_workers=dask_workers,
         dask_address=dask_address, **({"dask_gpus_per_shard": dask_gpus_per_shard} if dask_gpus_per_shard else {}),
     ))
-    if direct and (dask_workers or dask_address):
+    if direct and execution.uses_dask:
         raise EatError("--direct runs in this process; --dask-workers/--dask-address need the flow (drop --direct)")
     cfg = validate_request(request)
     if direct:
@@ -133,7 +133,7 @@ def run(
         return
     from flows.full_eval import full_eval
 
-    state = full_eval(request, return_state=True)
+    state = full_eval(request, execution=execution, return_state=True)
     logging.getLogger("prefect").setLevel(logging.WARNING)  # the result is the last thing printed, not the server
     if state.is_completed():
         typer.echo(results_table(db, state.result()["run_id"]))

@@ -45,6 +45,20 @@ def unknown_languages(codes: Sequence[str], option: str | None = None) -> str:
     return unknown_line(kind, codes, sorted(LANGUAGE_NAMES), option, label="known")
 
 
+def parse_languages(value: str | Sequence[str] | None, option: str = "--languages") -> tuple[str, ...] | None:
+    """``" ZH, ja ,zh"`` -> ``("zh", "ja")``: case-insensitive, spaces around commas ignored, duplicates collapsed."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else [part for v in value for part in str(v).split(",")]
+    codes = list(dict.fromkeys(item.strip().lower() for item in items if item.strip()))
+    if not codes:
+        raise ConfigError(f"{option}: no language given; known: {', '.join(sorted(LANGUAGE_NAMES))}")
+    unknown = [c for c in codes if c not in LANGUAGE_NAMES]
+    if unknown:
+        raise ConfigError(unknown_languages(unknown, option))
+    return tuple(codes)
+
+
 def is_character_tokenised(lang: str) -> bool:
     return lang in CHARACTER_TOKENISED
 

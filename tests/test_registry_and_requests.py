@@ -12,7 +12,7 @@ import pytest
 
 from eat_core.config.requests import EvalRequest
 from eat_core.config.run import get_profile
-from eat_core.distill.pipeline import DistillPlan, _eval_request, student_eval_config
+from eat_core.distill.pipeline import DistillPlan, student_eval_config
 from eat_core.distill.request import DistillRequest
 from eat_core.tagging.request import TagRequest
 
@@ -34,17 +34,16 @@ def changed(cfg, profile: str) -> dict:
 
 
 def eval_config(fields: dict):
-    return EvalRequest(**fields).resolve()
+    return EvalRequest(**fields).to_run_config()
 
 
 def tag_config(fields: dict):
-    return TagRequest(input="in.txt", lang="ja", out="o.jsonl", **fields).eval_request().resolve()
+    return TagRequest(input="in.txt", lang="ja", out="o.jsonl", **fields).to_run_config()
 
 
 def teacher_config(fields: dict):
     r = DistillRequest(**fields)
-    languages, method = (("en",), "direct") if r.route == "projection" else ((r.lang,), r.route)
-    return _eval_request(r, languages, r.preset("split"), method).resolve()
+    return r.to_run_config(languages=("en",), method="direct") if r.route == "projection" else r.to_run_config()
 
 
 def student_config(fields: dict, round: int):
@@ -185,3 +184,59 @@ def test_one_profile_table_feeds_runs_and_distillation(monkeypatch):
     assert eval_config({}).shard_size == 3
     assert DistillRequest().preset("epochs") == 7.0 and student_config({}, 0).data.split == "test"
     assert DistillRequest(profile="papr").preset("split") == "train"  # not a profile: the paper's (refused later)
+
+
+# -- execution options beside the request ----------------------------------------------------------------------------
+
+
+def test_execution_options_are_split_off_a_deployments_request():
+    """Deployments pass `concurrency_tag` and the Dask options inside `request`: the coercer moves them beside it,
+    and the run configuration (so the run id) is the same as without them."""
+    from eat_core.config.coerce import coerce_request
+    from eat_core.config.requests import ExecutionOptions
+
+    request, execution = coerce_request({"profile": "paper", "concurrency_tag": "llm", "dask_address": "tcp://h:8786"})
+    assert type(request) is EvalRequest and not set(ExecutionOptions.model_fields) & set(EvalRequest.model_fields)
+    assert execution == ExecutionOptions(concurrency_tag="llm", dask_address="tcp://h:8786") and execution.uses_dask
+    assert request.to_run_config() == EvalRequest(profile="paper").to_run_config()
+    _, explicit = coerce_request({"concurrency_tag": "llm"}, {"concurrency_tag": "gpu", "dask_workers": 2})
+    assert explicit.concurrency_tag == "gpu" and explicit.dask_workers == 2  # the execution parameter wins
+    assert coerce_request(None) == (EvalRequest(), ExecutionOptions())
+
+
+def test_every_deployment_preset_coerces_with_its_execution_options():
+    import json
+
+    from conftest import REPO
+
+    from eat_core.config.coerce import coerce_request
+
+    presets = sorted((REPO / "deployments").glob("full-eval-*.json"))
+    assert len(presets) >= 5
+    for path in presets:
+        raw = json.loads(path.read_text())["request"]
+        request, execution = coerce_request(raw)
+        assert execution.concurrency_tag == raw.get("concurrency_tag")
+        assert execution.dask_address == raw.get("dask_address") and request.profile == raw["profile"]
+
+
+@pytest.mark.parametrize(("call", "line"), [
+    (lambda c: c.coerce_request({"dask_address": "tcp://h:1", "dask_workers": 2}),
+     "--dask-address: give either an existing scheduler or --dask-workers for a local cluster"),
+    (lambda c: c.coerce_request({}, {"dask_workers": 0}), "--dask-workers: input should be greater than or equal to 1"),
+    (lambda c: c.coerce_request({"langs": "zh"}), "unknown parameter 'langs'; allowed: "),
+    (lambda c: c.coerce_request({"run_id": "../x"}), "--run-id: '../x' is not allowed"),
+    (lambda c: c.coerce(TagRequest, {"lang": "zh", "out": "o.jsonl"}), "INPUT: required"),
+    (lambda c: c.coerce(TagRequest, {"input": "i", "lang": "zh,ja", "out": "o"}), "--lang: one language per corpus"),
+    (lambda c: c.coerce(DistillRequest, {"lang": "xx"}), "--lang: unknown language code 'xx'"),
+    (lambda c: c.coerce(DistillRequest, {"base_model": "m", "epoch": 2}), "unknown parameter 'epoch'; allowed: "),
+])
+def test_one_coercer_gives_one_line_naming_the_option(call, line):
+    import eat_core.config.coerce as coerce
+    from eat_core.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        call(coerce)
+    assert str(err.value).startswith(line) and "\n" not in str(err.value)
+    if "allowed" in line and "langs" in line:  # a deployment may still name an execution option in its request
+        assert "concurrency_tag" in str(err.value)

@@ -14,11 +14,11 @@ entity not found". CROP trains its XTREME-40 student 10 epochs with batch size 3
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from eat_core.config.requests import ModelOverrides
+from eat_core.config.requests import BaseRequest
 from eat_core.config.run import student_preset
 from eat_core.languages import LANGUAGE_NAMES, unknown_languages
 
@@ -28,7 +28,7 @@ ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
 CROP_MAX_WORDS = 128  # CROP §4.1 post-processing: longer sequences are deleted
 CROP_MAX_ENTITIES = 5  # the issue's CROP filter: more than 5 entities drops the sentence
 
-class DistillRequest(ModelOverrides):
+class DistillRequest(BaseRequest):
     """One silver set (``eat silver``) or one student (``eat distill``) for one target language.
 
     Example: ``DistillRequest(route="crop", lang="zh", profile="smoke", out="distill/")``.
@@ -36,8 +36,6 @@ class DistillRequest(ModelOverrides):
 
     route: Literal["eat", "crop", "projection"] = "eat"
     lang: str = "zh"
-    profile: str = "smoke"
-    db: str = "eat.duckdb"
     out: str = "distill"
     # data: the target corpus the teacher tags (labels ignored), the English labelled source of the projection
     data_dir: str | None = None
@@ -69,6 +67,10 @@ class DistillRequest(ModelOverrides):
         if code == "en":
             raise ValueError("the target language must not be English (the source language)")
         return code
+
+    def run_fields(self) -> dict[str, Any]:
+        """The teacher's run: the route as its method, on the target language and the split it labels."""
+        return super().run_fields() | {"languages": (self.lang,), "split": self.preset("split"), "method": self.route}
 
     def preset(self, name: str):
         """A student or data setting: the request's value, else the profile's preset (paper's for other profiles)."""

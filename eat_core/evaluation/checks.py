@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from eat_core.config.coerce import coerce_request, resolve_request
-from eat_core.config.requests import EvalRequest
+from eat_core.config.requests import BaseRequest, EvalRequest
 from eat_core.config.run import RunConfig
 from eat_core.errors import ConfigError
 from eat_core.evaluation.data import load_language
@@ -19,11 +20,15 @@ from eat_core.store.location import check_db
 from eat_core.weights.resolve import check_model
 
 
-def validate_request(request: EvalRequest | Mapping | None) -> RunConfig:
-    """Everything about a run request that can be checked before a model loads; returns its ``RunConfig``."""
-    req = coerce_request(request)
+def validate_request(request: BaseRequest | Mapping | None, **changes: Any) -> RunConfig:
+    """Everything about a run request that can be checked before a model loads; returns its ``RunConfig``.
+
+    An ``EvalRequest`` or a mapping is coerced first; another request (``DistillRequest``), already coerced, is
+    resolved with ``changes`` (``BaseRequest.to_run_config``): distillation's teacher is such a run."""
+    req = request if isinstance(request, BaseRequest) and not isinstance(request, EvalRequest) \
+        else coerce_request(request)[0]
     check_db(req.db)
-    cfg = resolve_request(req)
+    cfg = resolve_request(req, **changes)
     validate_config(cfg)
     return cfg
 
