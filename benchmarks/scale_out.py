@@ -102,20 +102,21 @@ def dask_run(n_workers: int, workdir: Path) -> tuple[float, int]:
     """One smoke evaluation through ``full_eval`` on an already started LocalCluster of ``n_workers`` processes."""
     from distributed import Client, LocalCluster
 
-    from eat_core.config.requests import EvalRequest
+    from eat_core.config.requests import EvalRequest, ExecutionOptions
     from flows.full_eval import full_eval
 
     # one torch thread per worker process, as `eat run --dask-workers N` sets (dask_threads_per_worker=1)
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                       env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}) as cluster, Client(cluster) as c:
         warm = EvalRequest(profile="smoke", languages=("zh",), limit=n_workers, shard_size=1,
-                           db=str(workdir / f"warm{n_workers}.duckdb"), dask_address=cluster.scheduler_address)
-        full_eval(warm)  # every worker loads the tiny models once, as a long run would amortise
+                           db=str(workdir / f"warm{n_workers}.duckdb"))
+        execution = ExecutionOptions(dask_address=cluster.scheduler_address)
+        full_eval(warm, execution=execution)  # every worker loads the tiny models once, as a long run would amortise
         c.run(lambda: None)
         request = EvalRequest(profile="smoke", languages=DASK_LANGUAGES, limit=DASK_LIMIT, shard_size=2,
-                              db=str(workdir / f"dask{n_workers}.duckdb"), dask_address=cluster.scheduler_address)
+                              db=str(workdir / f"dask{n_workers}.duckdb"))
         t0 = time.perf_counter()
-        state = full_eval(request, return_state=True)
+        state = full_eval(request, execution=execution, return_state=True)
         seconds = time.perf_counter() - t0
     if not state.is_completed():
         raise SystemExit(f"dask run with {n_workers} worker(s) failed: {state.message}")

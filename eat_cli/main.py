@@ -23,6 +23,7 @@ import typer  # noqa: E402
 from eat_cli.app import EatApp, _error, friendly  # noqa: E402
 from eat_cli.score import score as _score  # noqa: E402
 from eat_core.config.coerce import coerce_request, parse_languages  # noqa: E402
+from eat_core.config.run import PROFILES  # noqa: E402
 from eat_core.errors import EatError  # noqa: E402
 from eat_core.evaluation.checks import validate_request  # noqa: E402
 from eat_core.evaluation.identity import run_id_for  # noqa: E402
@@ -30,6 +31,10 @@ from eat_core.evaluation.lifecycle import failure_summary, load_run_config  # no
 from eat_core.evaluation.loop import evaluate  # noqa: E402
 from eat_core.results.files import export_results, write_report  # noqa: E402
 from eat_core.results.render import results_table  # noqa: E402
+
+_PAPER, _SMOKE = PROFILES["paper"].student, PROFILES["smoke"].student  # student defaults shown in help
+
+
 
 app = EatApp(help="eat-ner: zero-shot cross-lingual NER by entity-aligned translation (EAT).",
                   no_args_is_help=True, add_completion=False)
@@ -101,7 +106,7 @@ def run(
     Every option, name, path and data file is checked before a model loads (exit 2); failed shards exit 1.
     """
 
-    request = coerce_request(dict(
+    request, execution = coerce_request(dict(
         profile=profile, db=str(db), languages=tuple(languages.split(",")) if languages else None,
         data_dir=str(data) if data else None, split=split, limit=limit, repair_tags=False if strict_tags else None,
         llm_backend=llm_backend, llm=llm, base_url=base_url, adapter=adapter, extractor=extractor,
@@ -109,7 +114,7 @@ def run(
         method=method, demonstrations=demonstrations, crop_matcher=crop_matcher, dask_workers=dask_workers,
         dask_address=dask_address, **({"dask_gpus_per_shard": dask_gpus_per_shard} if dask_gpus_per_shard else {}),
     ))
-    if direct and (dask_workers or dask_address):
+    if direct and execution.uses_dask:
         raise EatError("--direct runs in this process; --dask-workers/--dask-address need the flow (drop --direct)")
     cfg = validate_request(request)
     if direct:
@@ -125,7 +130,7 @@ def run(
     from flows.full_eval import full_eval
 
     with flow_process():  # temporary server up front (or one line, exit 2); Ctrl-C/SIGTERM: run 'interrupted'
-        state = full_eval(request, return_state=True)
+        state = full_eval(request, execution=execution, return_state=True)
     logging.getLogger("prefect").setLevel(logging.WARNING)  # the result is the last thing printed, not the server
     if state.is_completed():
         typer.echo(results_table(db, state.result()["run_id"]))
@@ -562,7 +567,8 @@ def silver(
     profile: str = typer.Option("smoke", help="the LLM, extractor and data of this profile: smoke, paper"),
     data: Path = typer.Option(None, help="local WikiANN directory (target corpus; en/ for the projection)"),
     db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
-    split: str = typer.Option(None, help="split to label, its tags ignored (default: train; smoke: dev)"),
+    split: str = typer.Option(None, help=f"split to label, its tags ignored (default: {_PAPER.split}; smoke: "
+                                         f"{_SMOKE.split})"),
     limit: int = typer.Option(None, help="at most this many sentences per language"),
     llm_backend: str = typer.Option(None, "--llm-backend", help="transformers or openai"),
     llm: str = typer.Option(None, "--llm", help="LLM model id, local path or served name"),
@@ -603,16 +609,18 @@ def distill(
     profile: str = typer.Option("smoke", help="the teacher's LLM, extractor and data: smoke, paper"),
     data: Path = typer.Option(None, help="local WikiANN directory (target corpus and evaluation split)"),
     db: Path = typer.Option(Path("eat.duckdb"), help="DuckDB workspace file"),
-    split: str = typer.Option(None, help="split the teacher labels, its tags ignored (default: train; smoke: dev)"),
-    eval_split: str = typer.Option(None, help="split the student is evaluated on (default: test; smoke: dev)"),
+    split: str = typer.Option(None, help=f"split the teacher labels, its tags ignored (default: {_PAPER.split}; "
+                                         f"smoke: {_SMOKE.split})"),
+    eval_split: str = typer.Option(None, help=f"split the student is evaluated on (default: {_PAPER.eval_split}; "
+                                              f"smoke: {_SMOKE.eval_split})"),
     limit: int = typer.Option(None, help="at most this many sentences per language"),
-    base_model: str = typer.Option(None, help="student base: bert-base-multilingual-cased (default), "
-                                              "xlm-roberta-base, tiny:bert-tc (smoke default)"),
+    base_model: str = typer.Option(None, help=f"student base: {_PAPER.base_model} (default), xlm-roberta-base, "
+                                              f"{_SMOKE.base_model} (smoke default)"),
     self_train_rounds: int = typer.Option(0, help="CROP self-training: the student relabels what the teacher "
                                                   "dropped and is retrained, N times"),
-    epochs: float = typer.Option(None, help="student epochs (default 10, CROP §4.2)"),
-    learning_rate: float = typer.Option(None, help="student learning rate (default 5e-5)"),
-    batch_size: int = typer.Option(None, help="student batch size (default 32, CROP §4.2)"),
+    epochs: float = typer.Option(None, help=f"student epochs (default {_PAPER.epochs:g}, CROP §4.2)"),
+    learning_rate: float = typer.Option(None, help=f"student learning rate (default {_PAPER.learning_rate:g})"),
+    batch_size: int = typer.Option(None, help=f"student batch size (default {_PAPER.batch_size}, CROP §4.2)"),
     max_steps: int = typer.Option(None, help="stop training after this many steps"),
     llm_backend: str = typer.Option(None, "--llm-backend", help="transformers or openai"),
     llm: str = typer.Option(None, "--llm", help="LLM model id, local path or served name"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from eat_core.errors import ConfigError
+from eat_core.registry import unknown_line
 
 LANGUAGE_NAMES: dict[str, str] = {
     "ar": "Arabic",
@@ -32,8 +35,28 @@ def language_name(code: str) -> str:
     try:
         return LANGUAGE_NAMES[code]
     except KeyError:
-        known = ", ".join(sorted(LANGUAGE_NAMES))
-        raise ConfigError(f"unknown language code {code!r}; known: {known}") from None
+        raise ConfigError(unknown_languages([code])) from None
+
+
+def unknown_languages(codes: Sequence[str], option: str | None = None) -> str:
+    """The one line for unknown language codes: ``--lang: unknown language code 'zhh'; did you mean 'zh'?
+    (known: ar, de, ...)`` (``codes`` for several)."""
+    kind = "language code" if len(codes) == 1 else "language codes"
+    return unknown_line(kind, codes, sorted(LANGUAGE_NAMES), option, label="known")
+
+
+def parse_languages(value: str | Sequence[str] | None, option: str = "--languages") -> tuple[str, ...] | None:
+    """``" ZH, ja ,zh"`` -> ``("zh", "ja")``: case-insensitive, spaces around commas ignored, duplicates collapsed."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else [part for v in value for part in str(v).split(",")]
+    codes = list(dict.fromkeys(item.strip().lower() for item in items if item.strip()))
+    if not codes:
+        raise ConfigError(f"{option}: no language given; known: {', '.join(sorted(LANGUAGE_NAMES))}")
+    unknown = [c for c in codes if c not in LANGUAGE_NAMES]
+    if unknown:
+        raise ConfigError(unknown_languages(unknown, option))
+    return tuple(codes)
 
 
 def is_character_tokenised(lang: str) -> bool:

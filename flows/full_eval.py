@@ -15,7 +15,7 @@ from prefect.futures import wait
 from prefect.states import Failed
 
 from eat_core.config.coerce import coerce_request
-from eat_core.config.requests import EvalRequest
+from eat_core.config.requests import EvalRequest, ExecutionOptions
 from eat_core.errors import EatError, one_line
 from eat_core.evaluation.checks import validate_request
 from eat_core.evaluation.identity import run_id_for
@@ -39,15 +39,18 @@ def _flow_run_name() -> str:
 
 
 @flow(name="eat", flow_run_name=_flow_run_name, log_prints=True, validate_parameters=False)
-def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_delay_s: float = 2.0) -> dict:
+def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_delay_s: float = 2.0,
+              execution: ExecutionOptions | None = None) -> dict:
     """Evaluate EAT on every requested language; returns the run id and per-language scores.
+
+    ``execution``: where shards run (Dask, a concurrency tag); deployments may also pass these inside ``request``.
 
     The request is validated first, as ``eat run`` does (parameters are validated here, not by Prefect, so a bad
     one fails the run at once with one line as its state message: no shard is planned, nothing is retried).
     """
     logger = get_run_logger()
     try:
-        request = coerce_request(request)
+        request, execution = coerce_request(request, execution)
         cfg = validate_request(request)
     except EatError as exc:
         logger.error("%s", exc)
@@ -55,7 +58,7 @@ def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_dela
     run_id = request.run_id or run_id_for(cfg)
     try:
         with interrupt.reclaim_sigterm():
-            return _evaluate(request, cfg, run_id, int(retries), float(retry_delay_s), logger)
+            return _evaluate(request, execution, cfg, run_id, int(retries), float(retry_delay_s), logger)
     except (KeyboardInterrupt, TerminationSignal):  # Ctrl-C, or SIGTERM (Prefect's own handler during a flow)
         end_run(Store(request.db), run_id, "interrupted", "interrupted; re-run the same parameters to resume")
         raise
@@ -64,11 +67,12 @@ def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_dela
         raise
 
 
-def _evaluate(request: EvalRequest, cfg, run_id: str, retries: int, retry_delay_s: float, logger):
+def _evaluate(request: EvalRequest, execution: ExecutionOptions, cfg, run_id: str, retries: int,
+              retry_delay_s: float, logger):
     plan = plan_shards_task(cfg, request.db, run_id)
     languages = list(dict.fromkeys(cfg.data.languages))
     logger.info("run %s: %d shards in %d language(s): %s", run_id, len(plan), len(languages), ", ".join(languages))
-    shard = shard_task(request.db, retries, retry_delay_s, request.concurrency_tag)
+    shard = shard_task(request.db, retries, retry_delay_s, execution.concurrency_tag)
     tracker = ProgressTracker(sum(len(p["sentence_ids"]) for p in plan))
     failed: list[tuple[str, int, str]] = []
     reused: list[tuple[str, int]] = []
@@ -89,7 +93,7 @@ def _evaluate(request: EvalRequest, cfg, run_id: str, retries: int, retry_delay_
             logger.error("%s shard %s failed: %s", p["lang"], p["index"], cause)
 
     args = [(cfg, request.db, run_id, p["lang"], p["index"], p["sentence_ids"]) for p in plan]
-    if uses_dask(request):
+    if uses_dask(execution):
         # Shards compute on Dask workers (no DuckDB there); this process persists each result as it arrives.
         def done(p: dict, outcome: ShardOutcome, before: bool) -> None:
             if before:
@@ -101,7 +105,7 @@ def _evaluate(request: EvalRequest, cfg, run_id: str, retries: int, retry_delay_
             failed.append((p["lang"], p["index"], cause))
             logger.error("%s shard %s failed: %s", p["lang"], p["index"], cause)
 
-        run_on_dask(request, cfg, run_id, plan, retries, retry_delay_s, done, fail)
+        run_on_dask(request, execution, cfg, run_id, plan, retries, retry_delay_s, done, fail)
     elif cfg.llm.backend == "transformers":
         # One in-process model serves one shard at a time; running them in order in this thread avoids the
         # contention of idle threads and reports progress as each shard ends.

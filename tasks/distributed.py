@@ -16,7 +16,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from eat_core.config.requests import EvalRequest
+from eat_core.config.requests import EvalRequest, ExecutionOptions
 from eat_core.config.run import RunConfig
 from eat_core.errors import one_line
 from eat_core.evaluation.detached import ShardOutput, compute_shard, persist_shard, shard_content
@@ -40,29 +40,29 @@ def compute_shard_task(cfg: RunConfig, lang: str, index: int, calls: dict, torch
     return compute_shard(cfg, lang, index, calls)
 
 
-def dask_runner(request: EvalRequest):
-    """A ``DaskTaskRunner`` for the request: an existing scheduler, or a LocalCluster of worker processes."""
+def dask_runner(execution: ExecutionOptions):
+    """A ``DaskTaskRunner`` for the run: an existing scheduler, or a LocalCluster of worker processes."""
     from prefect_dask import DaskTaskRunner
 
-    if request.dask_address:
-        return DaskTaskRunner(address=request.dask_address)
-    worker = {"resources": {"GPU": request.dask_gpus_per_shard}} if request.dask_gpus_per_shard else {}
-    return DaskTaskRunner(cluster_kwargs={"n_workers": request.dask_workers, "processes": True,
-                                          "threads_per_worker": request.dask_threads_per_worker, **worker})
+    if execution.dask_address:
+        return DaskTaskRunner(address=execution.dask_address)
+    worker = {"resources": {"GPU": execution.dask_gpus_per_shard}} if execution.dask_gpus_per_shard else {}
+    return DaskTaskRunner(cluster_kwargs={"n_workers": execution.dask_workers, "processes": True,
+                                          "threads_per_worker": execution.dask_threads_per_worker, **worker})
 
 
-def uses_dask(request: EvalRequest) -> bool:
-    return bool(request.dask_address or request.dask_workers)
+def uses_dask(execution: ExecutionOptions) -> bool:
+    return execution.uses_dask
 
 
-def run_on_dask(request: EvalRequest, cfg: RunConfig, run_id: str, plan: list[dict], retries: int,
-                retry_delay_s: float, on_done, on_failed) -> None:
+def run_on_dask(request: EvalRequest, execution: ExecutionOptions, cfg: RunConfig, run_id: str, plan: list[dict],
+                retries: int, retry_delay_s: float, on_done, on_failed) -> None:
     """Submit every unfinished shard to Dask and persist results here as they arrive (any order)."""
     store = Store(request.db)
     done = store.done_shards(run_id)
     compute = compute_shard_task.with_options(retries=retries, retry_delay_seconds=retry_delay_s,
                                               retry_condition_fn=retry_unless_permanent,
-                                              tags={request.concurrency_tag} if request.concurrency_tag else set())
+                                              tags={execution.concurrency_tag} if execution.concurrency_tag else set())
     todo = []
     for p in plan:
         if (p["lang"], p["index"]) in done:
@@ -76,13 +76,13 @@ def run_on_dask(request: EvalRequest, cfg: RunConfig, run_id: str, plan: list[di
     with store.transaction():  # one commit for every shard's "running" mark
         for p in todo:
             store.mark_shard(run_id, p["lang"], p["index"], len(p["sentence_ids"]), "running", attempt=True)
-    with dask_runner(request) as runner:
+    with dask_runner(execution) as runner:
         futures = {}
         for p, key in zip(todo, keys, strict=True):
-            with _resources(request):
+            with _resources(execution):
                 future = runner.submit(compute, parameters={
                     "cfg": cfg, "lang": p["lang"], "index": p["index"], "calls": shipped.get(key, {}),
-                    "torch_threads": 0 if request.dask_address else request.dask_threads_per_worker})
+                    "torch_threads": 0 if execution.dask_address else execution.dask_threads_per_worker})
             futures[future] = p
         for future in as_completed(list(futures)):
             p = futures[future]
@@ -96,9 +96,9 @@ def run_on_dask(request: EvalRequest, cfg: RunConfig, run_id: str, plan: list[di
             on_done(p, out.outcome(), False)
 
 
-def _resources(request: EvalRequest):
-    if not request.dask_gpus_per_shard:
+def _resources(execution: ExecutionOptions):
+    if not execution.dask_gpus_per_shard:
         return contextlib.nullcontext()
     import dask
 
-    return dask.annotate(resources={"GPU": request.dask_gpus_per_shard})
+    return dask.annotate(resources={"GPU": execution.dask_gpus_per_shard})

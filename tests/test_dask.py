@@ -58,13 +58,13 @@ def test_a_local_cluster_of_two_workers_gives_the_in_process_results(tmp_path):
     from flows.full_eval import full_eval
 
     db = tmp_path / "dask.duckdb"
-    state = full_eval(request(db, dask_workers=2), return_state=True)
+    state = full_eval(request(db), execution={"dask_workers": 2}, return_state=True)
     assert state.is_completed(), state.message
     assert Store(db).query(QUERY) == in_process(tmp_path)
     workers = {w for (w,) in Store(db).query("SELECT worker FROM shards WHERE run_id = ?", [state.result()["run_id"]])}
     assert len(workers) >= 1 and all(not w.endswith(f":{os.getpid()}") for w in workers)  # computed elsewhere
     # a re-run submits nothing: every shard is already done in DuckDB
-    again = full_eval(request(db, dask_workers=2), return_state=True)
+    again = full_eval(request(db), execution={"dask_workers": 2}, return_state=True)
     assert again.is_completed()
     assert Store(db).query("SELECT sum(attempts) FROM shards")[0][0] == 8
 
@@ -78,7 +78,8 @@ def test_a_killed_worker_loses_nothing_and_readers_work_during_the_run(tmp_path)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, Client(cluster) as client:
         outcome = {}
         thread = threading.Thread(target=lambda: outcome.update(
-            state=full_eval(request(db, dask_address=cluster.scheduler_address), return_state=True)))
+            state=full_eval(request(db), execution={"dask_address": cluster.scheduler_address},
+                                    return_state=True)))
         thread.start()
         deadline = time.monotonic() + 300
         done = 0

@@ -73,10 +73,10 @@ class ScriptedLLM:
 
 
 @pytest.fixture
-def echo_backend(monkeypatch):
-    monkeypatch.setitem(BACKENDS, "echo", "test_distill:EchoBackend")
+def echo_backend():
     EchoBackend.calls = 0
-    return EchoBackend
+    with BACKENDS.register("echo", EchoBackend):  # gone again after the test
+        yield EchoBackend
 
 
 def request(tmp_path, **fields) -> dict:

@@ -27,7 +27,7 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from eat_core.config.requests import EvalRequest
+from eat_core.config.requests import EvalRequest, ExecutionOptions
 from eat_core.config.run import get_profile
 from eat_core.data import SAMPLE_DIR
 from eat_core.evaluation.data import load_language
@@ -217,7 +217,7 @@ def test_a_dask_shard_whose_compute_raises_is_reported_failed_never_done(tmp_pat
             for lang, i, _ in plan_shards(cfg)]
     done, failed = [], []
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        run_on_dask(request.model_copy(update={"dask_address": cluster.scheduler_address}), cfg, "r", plan, 0, 0.0,
+        run_on_dask(request, ExecutionOptions(dask_address=cluster.scheduler_address), cfg, "r", plan, 0, 0.0,
                     lambda p, summary, before: done.append((p["index"], summary)),
                     lambda p, cause: failed.append((p["index"], cause)))
     assert done == [], "a shard whose compute raised must never be reported done"

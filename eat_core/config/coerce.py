@@ -15,132 +15,119 @@ Contract, by example::
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from eat_core.config.requests import EvalRequest
+from eat_core.config.requests import (
+    RUN_FIELDS,
+    SAFE_NAME,
+    BaseRequest,
+    EvalRequest,
+    ExecutionOptions,
+    check_safe_name,
+    split_execution,
+)
 from eat_core.config.run import PROFILES, RunConfig
 from eat_core.errors import ConfigError
-from eat_core.languages import LANGUAGE_NAMES
+from eat_core.languages import parse_languages
+from eat_core.registry import check_choice
 
-OPTIONS: dict[str, str] = {
-    # EvalRequest field or RunConfig dotted field -> the `eat run` option that sets it
-    "profile": "--profile", "db": "--db", "languages": "--languages", "data.languages": "--languages",
-    "data_dir": "--data", "data.data_dir": "--data", "split": "--split", "data.split": "--split",
-    "limit": "--limit", "data.limit": "--limit", "llm_backend": "--llm-backend", "llm.backend": "--llm-backend",
-    "llm": "--llm", "llm.model": "--llm", "base_url": "--base-url", "llm.base_url": "--base-url",
-    "adapter": "--adapter", "llm.adapter": "--adapter", "extractor": "--extractor", "extractor.name": "--extractor",
-    "extractor_model": "--extractor-model", "extractor.model": "--extractor-model", "rounds": "--rounds",
-    "engine.rounds": "--rounds", "shard_size": "--shard-size", "run_id": "--run-id", "data.overlong": "--overlong",
-    "engine.prompts_dir": "engine.prompts_dir", "method": "--method", "method.name": "--method",
-    "demonstrations": "--demonstrations", "method.demonstrations": "--demonstrations",
-    "crop_matcher": "--crop-matcher", "method.crop_matcher": "--crop-matcher", "dask_workers": "--dask-workers",
-    "dask_address": "--dask-address", "dask_gpus_per_shard": "--dask-gpus-per-shard",
-}
+R = TypeVar("R", bound=BaseModel)
+
+__all__ = ["OPTIONS", "SAFE_NAME", "check_name", "check_safe_name", "check_writable_dir", "coerce", "coerce_request",
+           "existing_parent", "option_name", "parse_languages", "pydantic_line", "resolve_request"]
+
+OPTIONS: dict[str, str] = {"data_dir": "--data", "engine.prompts_dir": "engine.prompts_dir"}
+"""Request fields (and ``RunConfig`` fields) whose option is not ``--field-name`` (``--data``, not ``--data-dir``)."""
 
 
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-"""Names that become file names (run ids): letters, digits, ``.``, ``_``, ``-``; no separator, no leading dot."""
-
-
-
-def option_name(field: str) -> str:
-    return OPTIONS.get(field, "--" + field.replace("_", "-") if "." not in field else field)
-
-
-
-def _hint(name: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+def option_name(field: str, model: type[BaseModel] | None = None) -> str:
+    """The option that sets ``field`` (a request field, or a ``RunConfig`` dotted field via :data:`RUN_FIELDS`)."""
+    own = getattr(model, "option_names", {})
+    if field in own:
+        return own[field]
+    if field in OPTIONS:
+        return OPTIONS[field]
+    if "." in field or field in RunConfig.model_fields:
+        field = next((name for name, path in RUN_FIELDS.items() if path == field), field)
+        if "." in field:
+            return field
+    return "--" + field.replace("_", "-")
 
 
 
 def check_name(option: str, kind: str, name: str, choices: Sequence[str]) -> str:
-    """``name`` must be one of ``choices`` (a registry's keys): else one line with the choices and a close match."""
-    if name not in choices:
-        raise ConfigError(f"{option}: unknown {kind} {name!r}; available: {', '.join(choices)}{_hint(name, choices)}")
-    return name
+    """``name`` must be one of ``choices``: :func:`eat_core.registry.check_choice` (kept for old callers)."""
+    return check_choice(option, kind, name, choices)
 
 
 
-def check_safe_name(option: str, value: str) -> str:
-    """A name used in file names: refuse separators, ``..`` and anything outside ``[A-Za-z0-9._-]``."""
-    if not SAFE_NAME.match(value) or ".." in value:
-        raise ConfigError(f"{option}: {value!r} is not allowed; use 1 to 128 letters, digits, '.', '_' or '-', "
-                          "starting with a letter or digit (it becomes a file name)")
-    return value
-
-
-
-def parse_languages(value: str | Sequence[str] | None, option: str = "--languages") -> tuple[str, ...] | None:
-    """``" ZH, ja ,zh"`` -> ``("zh", "ja")``: case-insensitive, spaces around commas ignored, duplicates collapsed."""
-    if value is None:
-        return None
-    items = value.split(",") if isinstance(value, str) else [part for v in value for part in str(v).split(",")]
-    codes = list(dict.fromkeys(item.strip().lower() for item in items if item.strip()))
-    if not codes:
-        raise ConfigError(f"{option}: no language given; known: {', '.join(sorted(LANGUAGE_NAMES))}")
-    unknown = [c for c in codes if c not in LANGUAGE_NAMES]
-    if unknown:
-        known = sorted(LANGUAGE_NAMES)
-        close = difflib.get_close_matches(unknown[0], known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{option}: unknown language code(s) {', '.join(map(repr, unknown))}{hint}; "
-                          f"known: {', '.join(known)}")
-    return tuple(codes)
-
-
-
-def pydantic_line(exc: ValidationError, prefix: str = "") -> str:
-    """The first error of a pydantic ``ValidationError`` as ``--option: message (got value)``."""
+def pydantic_line(exc: ValidationError, prefix: str = "", model: type[BaseModel] = EvalRequest,
+                  allowed: Sequence[str] | None = None) -> str:
+    """The first error of a pydantic ``ValidationError`` on ``model`` as ``--option: message (got value)``;
+    an unknown field lists the ``allowed`` ones (default: the model's fields), a missing one says ``required``."""
     err = exc.errors()[0]
     field = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
     message = err.get("msg", "invalid value")
     message = message.removeprefix("Value error, ")
     message = message[:1].lower() + message[1:]
     if err.get("type") == "extra_forbidden":
-        return f"unknown parameter {prefix + field!r}; allowed: {', '.join(EvalRequest.model_fields)}"
+        return f"unknown parameter {prefix + field!r}; allowed: {', '.join(allowed or model.model_fields)}"
+    if err.get("type") == "missing":
+        return f"{option_name(prefix + field, model)}: required"
     shown = err.get("input")
     got = "" if isinstance(shown, (dict, type(None))) else f" (got {shown!r})"
-    return f"{option_name(prefix + field) if field else 'request'}: {message}{got}"
+    return f"{option_name(prefix + field, model) if field else 'request'}: {message}{got}"
 
 
 
-def coerce_request(request: EvalRequest | Mapping | None) -> EvalRequest:
-    """An :class:`EvalRequest` from itself or from deployment parameters, languages normalised, one-line errors."""
+def _parameters(request: BaseModel | Mapping | None) -> dict[str, Any]:
     if request is None:
-        return EvalRequest()
-    data = request.model_dump() if isinstance(request, EvalRequest) else dict(request)
-    if not isinstance(data, dict):
+        return {}
+    if isinstance(request, BaseModel):
+        return request.model_dump()
+    if not isinstance(request, Mapping):
         raise ConfigError(f"request: expected a mapping of parameters, got {type(request).__name__}")
-    if data.get("languages") is not None:
-        data["languages"] = parse_languages(data["languages"])
+    return dict(request)
+
+
+
+def coerce(model: type[R], request: R | Mapping | None, allowed: Sequence[str] | None = None) -> R:
+    """The one coercer: a request of type ``model`` from itself, from CLI options or from deployment parameters,
+    normalised (``model.normalise``), validated and cross-checked (``check``); every error one line naming the
+    option. ``coerce(TagRequest, {"input": "a.txt", "lang": "ZH", "out": "o.jsonl"}).lang == "zh"``."""
+    data = model.normalise(_parameters(request))
     try:
-        req = EvalRequest.model_validate(data)
+        req = model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(pydantic_line(exc)) from None
-    if req.run_id is not None:
-        check_safe_name("--run-id", req.run_id)
-    if req.dask_address and req.dask_workers:
-        raise ConfigError("--dask-address: give either an existing scheduler or --dask-workers for a local cluster")
-    if req.dask_address and not re.match(r"^(tcp|tls|ws|wss|inproc)://[^\s/]+$|^[^\s/:]+:\d+$", req.dask_address):
-        raise ConfigError(f"--dask-address: {req.dask_address!r} is not a scheduler address like "
-                          "tcp://10.0.0.5:8786")
+        raise ConfigError(pydantic_line(exc, model=model, allowed=allowed)) from None
+    req.check()
     return req
 
 
 
-def resolve_request(request: EvalRequest) -> RunConfig:
+def coerce_request(request: EvalRequest | Mapping | None,
+                   execution: ExecutionOptions | Mapping | None = None) -> tuple[EvalRequest, ExecutionOptions]:
+    """``(EvalRequest, ExecutionOptions)`` from ``eat run``'s options or the ``full_eval`` flow's parameters.
+    Execution options inside ``request`` (deployments pass ``concurrency_tag`` and the Dask options there) are
+    split off; ``execution``'s own values win over them."""
+    fields, moved = split_execution(_parameters(request))
+    allowed = [*EvalRequest.model_fields, *ExecutionOptions.model_fields]
+    return (coerce(EvalRequest, fields, allowed),
+            coerce(ExecutionOptions, {**moved, **_parameters(execution)}))
 
-    check_name("--profile", "profile", request.profile, list(PROFILES))
+
+
+def resolve_request(request: BaseRequest, **changes: Any) -> RunConfig:
+    """``request.to_run_config(**changes)`` after the profile's name is checked; a bad value is one line."""
+    check_choice("--profile", "profile", request.profile, PROFILES)
     try:
-        return request.resolve()
+        return request.to_run_config(**changes)
     except ValidationError as exc:
         raise ConfigError(pydantic_line(exc)) from None
 

@@ -6,6 +6,7 @@ Constants cite the paper section or table they come from.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from eat_core.data.limits import DEFAULT_MAX_SENTENCE_CHARS, DEFAULT_MAX_SENTENCE_TOKENS, DEFAULT_MAX_TOKEN_CHARS
 from eat_core.errors import ConfigError
-from eat_core.languages import LANGUAGE_NAMES, PAPER_LANGUAGES
+from eat_core.languages import LANGUAGE_NAMES, PAPER_LANGUAGES, unknown_languages
+from eat_core.registry import unknown_line
 
 
 class _Strict(BaseModel):
@@ -94,8 +96,7 @@ class DataConfig(_Strict):
     def _known_languages(cls, languages):
         unknown = [lang for lang in languages if lang not in LANGUAGE_NAMES]
         if unknown:
-            known = ", ".join(sorted(LANGUAGE_NAMES))
-            raise ValueError(f"unknown language code(s) {', '.join(unknown)}; known: {known}")
+            raise ValueError(unknown_languages(unknown))
         if not languages:
             raise ValueError("at least one language is needed")
         return tuple(languages)
@@ -142,27 +143,66 @@ class RunConfig(_Strict):
 
 
 
-PROFILES: dict[str, RunConfig] = {
-    "smoke": RunConfig(
-        profile="smoke",
-        data=DataConfig(source="sample", split="dev", limit=8),
-        llm=LLMConfig(model="tiny:qwen2", batch_size=64, temperature=1.0, seed=0),
-        extractor=ExtractorConfig(name="heuristic", model="none"),
-        engine=EngineConfig(max_new_tokens_reason=12, max_new_tokens_answer=10),
-        shard_size=4,
+class StudentPreset(_Strict):
+    """What ``eat silver`` / ``eat distill`` take from a profile when the request leaves it unset: the split the
+    teacher labels, the split the student is evaluated on, and the student's training settings (CROP §4.2: 10
+    epochs, batch size 32)."""
+
+    split: Literal["train", "dev", "test"]
+    eval_split: Literal["train", "dev", "test"]
+    base_model: str
+    epochs: float = Field(gt=0)
+    max_steps: int
+    batch_size: int = Field(ge=1)
+    learning_rate: float = Field(gt=0)
+
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named profile: the complete run configuration and the distillation defaults that go with its data."""
+
+    run: RunConfig
+    student: StudentPreset
+
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        run=RunConfig(
+            profile="smoke",
+            data=DataConfig(source="sample", split="dev", limit=8),
+            llm=LLMConfig(model="tiny:qwen2", batch_size=64, temperature=1.0, seed=0),
+            extractor=ExtractorConfig(name="heuristic", model="none"),
+            engine=EngineConfig(max_new_tokens_reason=12, max_new_tokens_answer=10),
+            shard_size=4,
+        ),
+        # the bundled sample has only dev; tiny student, a few steps: proves the machinery, not accuracy
+        student=StudentPreset(split="dev", eval_split="dev", base_model="tiny:bert-tc", epochs=2.0, max_steps=12,
+                              batch_size=8, learning_rate=5e-4),
     ),
-    "paper": RunConfig(
-        profile="paper",
-        data=DataConfig(source="hub", split="test"),
-        llm=LLMConfig(model="Qwen/Qwen2.5-14B-Instruct", dtype="bfloat16"),
-        extractor=ExtractorConfig(name="t5", model="google/flan-t5-base"),
+    "paper": Profile(
+        run=RunConfig(
+            profile="paper",
+            data=DataConfig(source="hub", split="test"),
+            llm=LLMConfig(model="Qwen/Qwen2.5-14B-Instruct", dtype="bfloat16"),
+            extractor=ExtractorConfig(name="t5", model="google/flan-t5-base"),
+        ),
+        # tag WikiANN train (labels ignored), evaluate on test; mBERT student, CROP's 10 epochs
+        student=StudentPreset(split="train", eval_split="test", base_model="bert-base-multilingual-cased",
+                              epochs=10.0, max_steps=-1, batch_size=32, learning_rate=5e-5),
     ),
 }
+"""The one profile table: ``eat run`` / ``eat tag`` read ``.run``, ``eat silver`` / ``eat distill`` also
+``.student``."""
 
 
 
-PROFILES["paper-ft"] = PROFILES["paper"].with_overrides(profile="paper-ft", **{"llm.adapter": "adapters/eacl",
-                                                                                "method.name": "eat-ft"})
+PROFILES["paper-ft"] = Profile(
+    run=PROFILES["paper"].run.with_overrides(profile="paper-ft", **{"llm.adapter": "adapters/eacl",
+                                                                    "method.name": "eat-ft"}),
+    student=PROFILES["paper"].student,
+)
 
 
 
@@ -176,14 +216,18 @@ the paper profile has none (train one with ``eat train-extractor --kind token-cl
 
 
 def get_profile(name: str) -> RunConfig:
+    """The run configuration of profile ``name``; an unknown name is one line with the closest one."""
     try:
-        return PROFILES[name]
+        return PROFILES[name].run
     except KeyError:
-        import difflib
+        raise ConfigError(unknown_line("profile", name, PROFILES)) from None
 
-        close = difflib.get_close_matches(name, PROFILES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown profile {name!r}; available: {', '.join(PROFILES)}{hint}") from None
+
+
+def student_preset(name: str) -> StudentPreset:
+    """The distillation defaults of profile ``name`` (the paper's for a name that is not a profile: the profile
+    itself is refused, with its one line, when the teacher's configuration is resolved)."""
+    return PROFILES.get(name, PROFILES["paper"]).student
 
 
 

@@ -1,6 +1,7 @@
 """Distillation: silver training sets from a teacher (EAT, CROP) or a label projection, and a fast student.
 
-* ``config.py``: :class:`DistillRequest` (route, language, profile, filters, student settings) and its presets;
+* ``request.py``: :class:`DistillRequest` (route, language, profile, filters, student settings; the
+  student defaults are the profile's, ``eat_core/config/run.py`` ``PROFILES``);
 * ``filters.py``: which tagged sentences enter a silver set, each drop with its reason;
 * ``silver.py``: the one silver-set format (DuckDB rows, ``<out>/<lang>/{train,dev}.tsv``, ``silver.json``), ids
   keyed by content, signatures;

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from eat_core.config.requests import EvalRequest
 from eat_core.config.run import RunConfig
 from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import (
@@ -82,28 +81,11 @@ def _say(progress: Progress | None) -> Progress:
     return progress or log.info
 
 
-def _eval_request(r: DistillRequest, languages: tuple[str, ...], split: str, method: str) -> EvalRequest:
-    return EvalRequest(profile=r.profile, db=r.db, languages=languages, data_dir=r.data_dir, split=split,
-                       limit=r.limit, llm_backend=r.llm_backend, llm=r.llm, base_url=r.base_url,
-                       extractor=r.extractor, extractor_model=r.extractor_model, rounds=r.rounds,
-                       shard_size=r.shard_size, method=method, crop_matcher=r.crop_matcher)
-
-
 def coerce_distill(request: DistillRequest | dict | None) -> DistillRequest:
     """A :class:`DistillRequest` from itself or from flow parameters, with one-line errors naming the option."""
-    from pydantic import ValidationError
+    from eat_core.config.coerce import coerce
 
-    from eat_core.config.coerce import pydantic_line
-
-    if isinstance(request, DistillRequest):
-        return request
-    try:
-        return DistillRequest.model_validate(dict(request or {}))
-    except ValidationError as exc:
-        line = pydantic_line(exc)
-        if line.startswith("unknown parameter"):
-            line = line.split("; allowed:")[0] + f"; allowed: {', '.join(DistillRequest.model_fields)}"
-        raise ConfigError(line) from None
+    return coerce(DistillRequest, request)
 
 
 def plan_distill(request: DistillRequest | dict, *, student: bool = True) -> DistillPlan:
@@ -115,12 +97,11 @@ def plan_distill(request: DistillRequest | dict, *, student: bool = True) -> Dis
     out = Path(r.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out: {out} is a file; give a directory")
-    split = r.preset("split")
-    if r.route == "projection":
-        source = validate_request(_eval_request(r, ("en",), split, "direct"))
+    if r.route == "projection":  # the LLM and prompts read the English labelled data with `direct`
+        source = validate_request(r, languages=("en",), method="direct")
         teacher = None
     else:
-        teacher = validate_request(_eval_request(r, (r.lang,), split, r.route))
+        teacher = validate_request(r)
         source = None
     if student:
         check_model("--base-model", r.preset("base_model"))
@@ -342,16 +323,11 @@ def run_label(route: str, round: int = 0) -> str:
 
 def student_eval_config(plan: DistillPlan, model_dir: str, round: int = 0) -> RunConfig:
     """The student as ``model-transfer`` on the target evaluation split, labelled by route (and round)."""
-    from eat_core.config.run import get_profile
-
     r = plan.request
-    base = get_profile(r.profile)
-    return base.with_overrides(**{
-        "profile": run_label(r.route, round), "method.name": "model-transfer",
-        "extractor.name": "token-classification", "extractor.model": model_dir,
-        "data.languages": (r.lang,), "data.split": r.preset("eval_split"),
-        "data.source": "local" if r.data_dir else None, "data.data_dir": r.data_dir, "data.limit": r.limit,
-        "shard_size": r.shard_size})
+    return r.to_run_config(  # not the teacher's LLM, rounds or matcher: the student's run id depends on itself only
+        method="model-transfer", extractor="token-classification", extractor_model=model_dir,
+        split=r.preset("eval_split"), llm_backend=None, llm=None, base_url=None, rounds=None, crop_matcher=None,
+    ).with_overrides(profile=run_label(r.route, round))
 
 
 def evaluation_key(student: dict, plan: DistillPlan, round: int = 0) -> str:

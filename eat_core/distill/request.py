@@ -2,9 +2,10 @@
 
 A ``DistillRequest`` names the route that labels the silver set (``eat``, ``crop`` or ``projection``), the target
 language, the profile whose LLM, extractor and data it borrows, the filters, and the student's training settings.
-Fields left ``None`` take the profile's preset (:data:`PRESETS`): the smoke profile's bundled sample has only a dev
-split, so there the teacher tags dev and the student is evaluated on the same dev sentences (machinery only, said in
-the signature); the paper setting tags the train split with its labels ignored and evaluates on test.
+Fields left ``None`` take the profile's preset (``PROFILES[name].student`` in ``eat_core/config/run.py``, the one
+profile table): the smoke profile's bundled sample has only a dev split, so there the teacher tags dev and the
+student is evaluated on the same dev sentences (machinery only, said in the signature); the paper setting tags the
+train split with its labels ignored and evaluates on test.
 
 Constants cite their source: CROP's post-processing (Yang et al., 2022, §4.1 "Post-Processing"): sentences over 128
 words and sentences with only ``O`` tags are deleted; the issue's CROP filters add "more than 5 entities" and "an
@@ -13,12 +14,13 @@ entity not found". CROP trains its XTREME-40 student 10 epochs with batch size 3
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from eat_core.config.requests import ModelOverrides
-from eat_core.languages import LANGUAGE_NAMES
+from eat_core.config.requests import BaseRequest
+from eat_core.config.run import student_preset
+from eat_core.languages import LANGUAGE_NAMES, unknown_languages
 
 ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
 """How the silver set is labelled: EAT as teacher, CROP as teacher, or label projection (translate-train)."""
@@ -26,18 +28,7 @@ ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
 CROP_MAX_WORDS = 128  # CROP §4.1 post-processing: longer sequences are deleted
 CROP_MAX_ENTITIES = 5  # the issue's CROP filter: more than 5 entities drops the sentence
 
-PRESETS: dict[str, dict[str, object]] = {
-    # the bundled sample has only dev; tiny student, a few steps: proves the machinery, not accuracy
-    "smoke": {"split": "dev", "eval_split": "dev", "base_model": "tiny:bert-tc", "epochs": 2.0, "max_steps": 12,
-              "batch_size": 8, "learning_rate": 5e-4},
-    # the paper setting: tag WikiANN train (labels ignored), evaluate on test; mBERT student, CROP's 10 epochs
-    "paper": {"split": "train", "eval_split": "test", "base_model": "bert-base-multilingual-cased", "epochs": 10.0,
-              "max_steps": -1, "batch_size": 32, "learning_rate": 5e-5},
-}
-PRESETS["paper-ft"] = PRESETS["paper"]
-
-
-class DistillRequest(ModelOverrides):
+class DistillRequest(BaseRequest):
     """One silver set (``eat silver``) or one student (``eat distill``) for one target language.
 
     Example: ``DistillRequest(route="crop", lang="zh", profile="smoke", out="distill/")``.
@@ -45,8 +36,6 @@ class DistillRequest(ModelOverrides):
 
     route: Literal["eat", "crop", "projection"] = "eat"
     lang: str = "zh"
-    profile: str = "smoke"
-    db: str = "eat.duckdb"
     out: str = "distill"
     # data: the target corpus the teacher tags (labels ignored), the English labelled source of the projection
     data_dir: str | None = None
@@ -74,17 +63,21 @@ class DistillRequest(ModelOverrides):
     def _known_language(cls, lang: str) -> str:
         code = lang.strip().lower()
         if code not in LANGUAGE_NAMES:
-            raise ValueError(f"unknown language code {lang!r}; known: {', '.join(sorted(LANGUAGE_NAMES))}")
+            raise ValueError(unknown_languages([lang]))
         if code == "en":
             raise ValueError("the target language must not be English (the source language)")
         return code
+
+    def run_fields(self) -> dict[str, Any]:
+        """The teacher's run: the route as its method, on the target language and the split it labels."""
+        return super().run_fields() | {"languages": (self.lang,), "split": self.preset("split"), "method": self.route}
 
     def preset(self, name: str):
         """A student or data setting: the request's value, else the profile's preset (paper's for other profiles)."""
         value = getattr(self, name)
         if value is not None:
             return value
-        return PRESETS.get(self.profile, PRESETS["paper"])[name]
+        return getattr(student_preset(self.profile), name)
 
     @property
     def entity_cap(self) -> int | None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from eat_core.config.coerce import check_name, coerce_request, resolve_request
-from eat_core.config.requests import EvalRequest
+from eat_core.config.coerce import coerce_request, resolve_request
+from eat_core.config.requests import BaseRequest, EvalRequest
 from eat_core.config.run import RunConfig
 from eat_core.errors import ConfigError
 from eat_core.evaluation.data import load_language
@@ -19,11 +20,15 @@ from eat_core.store.location import check_db
 from eat_core.weights.resolve import check_model
 
 
-def validate_request(request: EvalRequest | Mapping | None) -> RunConfig:
-    """Everything about a run request that can be checked before a model loads; returns its ``RunConfig``."""
-    req = coerce_request(request)
+def validate_request(request: BaseRequest | Mapping | None, **changes: Any) -> RunConfig:
+    """Everything about a run request that can be checked before a model loads; returns its ``RunConfig``.
+
+    An ``EvalRequest`` or a mapping is coerced first; another request (``DistillRequest``), already coerced, is
+    resolved with ``changes`` (``BaseRequest.to_run_config``): distillation's teacher is such a run."""
+    req = request if isinstance(request, BaseRequest) and not isinstance(request, EvalRequest) \
+        else coerce_request(request)[0]
     check_db(req.db)
-    cfg = resolve_request(req)
+    cfg = resolve_request(req, **changes)
     validate_config(cfg)
     return cfg
 
@@ -36,11 +41,11 @@ def validate_config(cfg: RunConfig, *, data: bool = True) -> None:
     from eat_core.extractors import EXTRACTORS
     from eat_core.methods import METHODS, method_class
 
-    check_name("--method", "method", cfg.method.name, list(METHODS))
+    METHODS.check("--method", cfg.method.name)
     method = method_class(cfg.method.name)
     if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
         raise ConfigError("--adapter: method 'eat-ft' needs a LoRA adapter (--adapter DIR, from `eat finetune`)")
-    check_name("--extractor", "extractor", cfg.extractor.name, list(EXTRACTORS))  # a typo is refused, used or not
+    EXTRACTORS.check("--extractor", cfg.extractor.name)  # a typo is refused, used or not
     if cfg.method.name == "model-transfer" and cfg.extractor.name != "token-classification":
         raise ConfigError("--extractor: method 'model-transfer' tags target tokens with a token classifier; "
                           "use --extractor token-classification --extractor-model DIR (from `eat "
@@ -61,7 +66,7 @@ def validate_config(cfg: RunConfig, *, data: bool = True) -> None:
 def _validate_llm(cfg: RunConfig) -> None:
     from eat_core.llm import BACKENDS
 
-    check_name("--llm-backend", "LLM backend", cfg.llm.backend, list(BACKENDS))
+    BACKENDS.check("--llm-backend", cfg.llm.backend)
     if cfg.llm.backend == "openai":
         url = cfg.llm.base_url or ""
         entries = [entry.strip() for entry in url.split(",")]

@@ -11,22 +11,20 @@ method means adding one module here and one line to ``METHODS``.
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from collections.abc import Sequence
 from typing import Protocol
 
-from eat_core.errors import ConfigError
+from eat_core.registry import LazyRegistry
 from eat_core.types import Prediction, Sentence
 
-METHODS: dict[str, str] = {
+METHODS = LazyRegistry("method", {
     "eat": "eat_core.methods.eat:EatMethod",
     "eat-ft": "eat_core.methods.eat:EatMethod",
     "direct": "eat_core.methods.direct:DirectMethod",
     "crop": "eat_core.methods.crop:CropMethod",
     "fusion": "eat_core.methods.fusion:FusionMethod",
     "model-transfer": "eat_core.methods.model_transfer:ModelTransferMethod",
-}
+})
 """Name -> ``module:Class``; imported only when chosen."""
 
 
@@ -38,12 +36,7 @@ class Method(Protocol):
 
 
 def method_class(name: str):
-    if name not in METHODS:
-        close = difflib.get_close_matches(name, METHODS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown method {name!r}; available: {', '.join(METHODS)}{hint}")
-    module, cls = METHODS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return METHODS.get(name)
 
 
 def load_method(cfg, llm=None, extractor=None) -> Method:

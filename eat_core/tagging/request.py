@@ -3,70 +3,55 @@
 Validated before any model loads, with the same one-line errors as ``eat run`` (``eat_core/evaluation/checks.py``)::
 
     validate_tag_request({"input": "in.txt", "lang": "xx", "out": "o.jsonl"})
-    -> ConfigError("--lang: unknown language code(s) 'xx'; known: ar, de, ...")
+    -> ConfigError("--lang: unknown language code 'xx' (known: ar, de, ...)")
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from eat_core.config.requests import EvalRequest, ModelOverrides
+from eat_core.config.requests import BaseRequest
 from eat_core.config.run import RunConfig
 from eat_core.errors import ConfigError
+from eat_core.languages import parse_languages
 
-TAG_OPTIONS = {"input": "INPUT", "out": "--out", "lang": "--lang", "format": "--format"}
 
+class TagRequest(BaseRequest):
+    """A corpus, its language and the output file, over the shared profile and model overrides."""
 
-class TagRequest(ModelOverrides):
+    option_names: ClassVar[dict[str, str]] = {"input": "INPUT"}
 
     input: str
     lang: str
     out: str
     format: Literal["auto", "jsonl", "conll", "text"] = "auto"
-    profile: str = "smoke"
-    db: str = "eat.duckdb"
     method: str | None = None
     adapter: str | None = None
     overlong: Literal["error", "truncate"] | None = None
     demonstrations: int | None = Field(None, ge=0)
 
-    def eval_request(self) -> EvalRequest:
-        """The evaluation request with the same model settings (its data section is unused by tagging)."""
-        return EvalRequest(
-            profile=self.profile, db=self.db, languages=(self.lang,), llm_backend=self.llm_backend, llm=self.llm,
-            base_url=self.base_url, adapter=self.adapter, extractor=self.extractor,
-            extractor_model=self.extractor_model, rounds=self.rounds, shard_size=self.shard_size,
-            overlong=self.overlong, method=self.method, demonstrations=self.demonstrations,
-            crop_matcher=self.crop_matcher)
+    @classmethod
+    def normalise(cls, data: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(data.get("lang"), str):
+            langs = parse_languages(data["lang"], "--lang")
+            if len(langs) != 1:
+                raise ConfigError(f"--lang: one language per corpus (got {', '.join(langs)})")
+            data["lang"] = langs[0]
+        return data
+
+    def run_fields(self) -> dict[str, Any]:
+        """The model settings; the corpus's language is the run's one language (its data section is unused)."""
+        return super().run_fields() | {"languages": (self.lang,)}
 
 
 def coerce_tag_request(request: TagRequest | Mapping) -> TagRequest:
-    from eat_core.config.coerce import parse_languages, pydantic_line
+    from eat_core.config.coerce import coerce
 
-    data = request.model_dump() if isinstance(request, TagRequest) else dict(request)
-    if isinstance(data.get("lang"), str):
-        langs = parse_languages(data["lang"], "--lang")
-        if len(langs) != 1:
-            raise ConfigError(f"--lang: one language per corpus (got {', '.join(langs)})")
-        data["lang"] = langs[0]
-    try:
-        return TagRequest.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]) if err.get("loc") else ""
-        if err.get("type") == "extra_forbidden":
-            raise ConfigError(f"unknown parameter {field!r}; allowed: {', '.join(TagRequest.model_fields)}") from None
-        if err.get("type") == "missing":
-            raise ConfigError(f"{TAG_OPTIONS.get(field, field)}: required") from None
-        line = pydantic_line(exc)
-        for name, option in TAG_OPTIONS.items():
-            if line.startswith(f"--{name}:"):
-                line = option + line[len(name) + 2:]
-        raise ConfigError(line) from None
+    return coerce(TagRequest, request)
 
 
 def validate_tag_request(request: TagRequest | Mapping) -> tuple[TagRequest, RunConfig]:
@@ -91,7 +76,7 @@ def validate_tag_request(request: TagRequest | Mapping) -> tuple[TagRequest, Run
     out_dir = existing_parent(Path(req.out), "--out", "for the output file")
     check_writable_dir(out_dir, "--out", f"the output file and its partial copy .{Path(req.out).name}.partial")
     check_db(req.db)
-    cfg = resolve_request(req.eval_request())
+    cfg = resolve_request(req)
     validate_config(cfg, data=False)  # the same model checks as ``eat run``; the corpus is checked as it is scanned
     return req, cfg
 
