@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import logging
 import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import typer
 
@@ -12,6 +15,37 @@ from eat_core.errors import EatError
 
 def _error(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+
+
+def progress(message: str) -> None:
+    """Progress lines go to stderr, so stdout holds only the result (a table, CSV or JSON)."""
+    typer.echo(message, err=True)
+
+
+def fail_line(message: str, raised: BaseException | None) -> NoReturn:
+    """A flow run that did not complete: its cause as the last line; exit 2 for a user error (nothing retried would
+    change it), else 1."""
+    _error(message)
+    raise typer.Exit(2 if isinstance(raised, EatError) and not raised.retryable else 1)
+
+
+def flow_result(state: Any, fail: Callable[[str, BaseException | None], NoReturn] = fail_line) -> Any:
+    """The value of a completed Prefect flow run; otherwise ``fail(message, raised)``, which prints and exits.
+
+    ``message`` is the text of the exception the flow raised (ours, a RuntimeError or an OSError, without Prefect's
+    prefix), else the state's own message; ``raised`` is that exception, if Prefect stored one.
+    """
+    logging.getLogger("prefect").setLevel(logging.WARNING)  # the result is the last thing printed, not the server
+    if state.is_completed():
+        return state.result()
+    try:
+        raised = state.result(raise_on_failure=False)
+    except Exception as exc:  # noqa: BLE001 - a failed state without a stored exception
+        raised = exc
+    raised = raised if isinstance(raised, BaseException) else None
+    own = isinstance(raised, EatError | RuntimeError | OSError)
+    fail(str(raised) if own else (state.message or state.name), raised)
+    raise AssertionError("fail() must exit")  # pragma: no cover
 
 
 

@@ -1,38 +1,89 @@
-"""``eat score``: score a predictions file from any system, or rescore a stored run, under named protocols.
+"""Reading results: ``eat results``, ``eat compare``, ``eat report`` and ``eat score``.
 
+``eat score`` scores a predictions file from any system, or rescores a stored run, under named protocols:
 ``eat-official`` is the official EAT scorer (the paper's tables); ``token`` is the same micro F1 with tags at their
-true positions (what we recommend); ``entity`` is strict IOB2 entity F1 (seqeval). Registered in ``eat_cli.main``.
+true positions (what we recommend); ``entity`` is strict IOB2 entity F1 (seqeval).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from eat_cli.app import friendly
+from eat_cli.options import DEFAULT_DB, Db
+
 FORMATS = ("table", "json")
+RunId = Annotated[str, typer.Argument(help="run id (default: the latest run)")]
 
 
+@friendly
+def results(run_id: RunId = None, db: Db = DEFAULT_DB,
+            fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet (parquet needs "
+                                                              "--out)")] = "table",
+            out: Annotated[Path, typer.Option(help="write to this file instead of printing")] = None) -> None:
+    """Print the per-language results of a run from DuckDB (works while a run is in progress).
+
+    ``table``: the run, its inputs, then one line per language; ``csv``/``json``/``parquet``: one row per language
+    with every metric and cost (``eat_core.results.tables.results_frame``).
+    """
+    from eat_core.results.files import export_results
+
+    typer.echo(export_results(db, run_id, fmt, out))
+
+
+@friendly
+def compare(runs: Annotated[list[str], typer.Argument(help="run ids (default: every run in the file)")] = None,
+            db: Db = DEFAULT_DB,
+            out: Annotated[Path, typer.Option(help="directory for compare[-RUNS].md and .png")] = Path("reports"),
+            fmt: Annotated[str, typer.Option("--format", help="what to print: table, csv or json")] = "table") -> None:
+    """Methods side by side (EAT Table 4 layout, with the published rows): token F1 under the paper's protocol
+    and true positions, failure reasons and costs; writes Markdown and a PNG into --out."""
+    from eat_core.results.compare import check_format, compare_runs
+    from eat_core.results.files import write_comparison
+    from eat_core.results.render import comparison_csv, comparison_text
+
+    check_format(fmt)
+    cmp = compare_runs(db, runs or None)
+    md, png = write_comparison(db, runs or None, out, cmp)
+    if fmt == "json":
+        typer.echo(json.dumps({**cmp.as_json(), "files": {"markdown": str(md), "png": str(png)}},
+                              ensure_ascii=False, indent=1))
+        return
+    typer.echo(comparison_text(cmp) if fmt == "table" else comparison_csv(cmp).rstrip("\n"))
+    typer.echo(f"wrote {md} and {png}", err=fmt == "csv")
+
+
+@friendly
+def report(run_id: RunId = None, db: Db = DEFAULT_DB,
+           out: Annotated[Path, typer.Option(help="directory for RUN.md and RUN.png")] = Path("reports")) -> None:
+    """Write a Markdown report (EAT Table 4 layout) and an F1/BLEU/L_e plot (EAT Figure 3) for a run."""
+    from eat_core.errors import ConfigError
+    from eat_core.results.files import write_report
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out: {out} is a file; give a directory")
+    md, png = write_report(db, run_id, out)
+    typer.echo(f"wrote {md} and {png}")
+
+
+@friendly
 def score(
-    gold: Path = typer.Argument(None, help="gold column file: token<TAB>tag per line, blank lines between sentences"),
-    pred: Path = typer.Argument(None, help="predicted column file with GOLD's tokens in the same order"),
-    lang: str = typer.Option(None, "--lang", help="language of the files (eat-official scores zh and ja per "
-                                                  "character); with --db, only this language"),
-    protocol: str = typer.Option("all", help="eat-official (the paper's scorer), token (true positions, "
-                                             "recommended), entity (seqeval strict), all-sentences, or all"),
-    fmt: str = typer.Option("table", "--format", help="table (with per-type scores) or json"),
-    db: Path = typer.Option(None, help="DuckDB workspace: rescore a stored run instead of two files"),
-    run: str = typer.Option(None, "--run", help="run id in --db (default: the latest run)"),
+    gold: Annotated[Path, typer.Argument(help="gold column file: token<TAB>tag per line, blank lines between "
+                                              "sentences")] = None,
+    pred: Annotated[Path, typer.Argument(help="predicted column file with GOLD's tokens in the same order")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="language of the files (eat-official scores zh and ja per "
+                                                     "character); with --db, only this language")] = None,
+    protocol: Annotated[str, typer.Option(help="eat-official (the paper's scorer), token (true positions, "
+                                               "recommended), entity (seqeval strict), all-sentences, or all")] = "all",
+    fmt: Annotated[str, typer.Option("--format", help="table (with per-type scores) or json")] = "table",
+    db: Db = None,
+    run: Annotated[str, typer.Option("--run", help="run id in --db (default: the latest run)")] = None,
 ) -> None:
-    """Score GOLD against PRED (or a stored run with --db) under the paper's protocol and ours."""
-    from eat_cli.app import friendly
-
-    friendly(_score)(gold, pred, lang, protocol, fmt, db, run)
-
-
-def _score(gold: Path | None, pred: Path | None, lang: str | None, protocol: str, fmt: str, db: Path | None,
-           run: str | None) -> None:
+    """Score GOLD against PRED (or rescore a stored run in --db, with --run) under the paper's protocol and ours."""
     from eat_core.errors import ConfigError
     from eat_core.scoring.language import protocol_names
 
@@ -54,6 +105,7 @@ def _score(gold: Path | None, pred: Path | None, lang: str | None, protocol: str
         raise ConfigError("usage: eat score GOLD PRED --lang L (or eat score --db FILE --run RUN)")
     result = _files(gold, pred, lang, names)
     typer.echo(json.dumps(_json(result), ensure_ascii=False) if fmt == "json" else _table(result))
+
 
 
 def _one_language(value: str) -> str:
