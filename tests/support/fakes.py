@@ -13,6 +13,8 @@ placeholder's value. A request no template rendered (a hand-written chat) has ``
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
@@ -184,3 +186,44 @@ def echo_script() -> Script:
     return Script({"backward_*": field("phrase"), "forward_*": field("sentence"), "roundtrip_single": field("english"),
                    "crop_translate": field("english"), "direct_tag": field("sentence"),
                    "fusion_tag": field("sentence")}, default="")
+
+
+NAMES = ("Alder", "Brook", "Cedar", "Dorn", "Elm", "Fenwick", "Garrow", "Hollis", "Ivers", "Juniper")
+CUES = ("City", "University", "River", "Council", "", "")
+
+
+def _digest(turn: Turn) -> int:
+    return int(hashlib.sha256(json.dumps(turn.chat, ensure_ascii=False).encode()).hexdigest(), 16)
+
+
+def _hashed_piece(turn: Turn) -> str:
+    """Backward rounds: a piece of the original sentence (one or two words, or two characters), picked by hash."""
+    h, sentence = _digest(turn), turn.fields.get("sentence", "")
+    words = sentence.split()
+    if len(words) > 1:
+        k = h % len(words)
+        return " ".join(words[k : k + 1 + (h >> 8) % 2])
+    start = h % max(1, len(sentence) - 2)
+    return sentence[start : start + 2]
+
+
+def _hashed_english(turn: Turn) -> str:
+    """Forward rounds: an English sentence with two to four made-up names, picked by hash."""
+    h = _digest(turn)
+    a, b, c = NAMES[h % 10], NAMES[(h >> 4) % 10], CUES[(h >> 8) % len(CUES)]
+    return f"The {a} {c} met {b} in {NAMES[(h >> 12) % 10]} last year.".replace("  ", " ")
+
+
+def hashed_script() -> Script:
+    """Deterministic answers for every EAT prompt, each a function of the whole request: a greedy answer is the same
+    whichever server gives it, and a request answered out of place changes the predictions. Keeps no record of
+    the requests (it serves whole benchmarks)."""
+    return _Unrecorded({"backward_*": _hashed_piece, "forward_*": _hashed_english,
+                        "roundtrip_single": lambda t: t.fields.get("english") or "roundtrip"}, default=_hashed_english)
+
+
+class _Unrecorded(Script):
+    def answer(self, chat: Sequence[dict]) -> str:
+        turn = self.reader.turn(chat)
+        reply = self._lookup(turn.template)
+        return reply(turn) if callable(reply) else reply
