@@ -9,27 +9,13 @@ import os
 from pathlib import Path
 
 import pytest
+from support.configs import served_config
 
-from eat_core.config.run import get_profile
 from eat_core.evaluation.data import file_stamp
 from eat_core.evaluation.identity import changes_between, collect_inputs, run_id_for, sentences_fingerprint
 from eat_core.types import RunInput, Sentence
 
 ZH = Sentence("zh-0", "zh", ("北", "京"), ("B-LOC", "I-LOC"))
-
-
-def served(tmp_path, **extra):
-    """A configuration whose inputs are files under ``tmp_path``: prompts, and one language of local data."""
-    prompts = tmp_path / "prompts"
-    prompts.mkdir(exist_ok=True)
-    (tmp_path / "data" / "zh").mkdir(parents=True, exist_ok=True)
-    data = tmp_path / "data" / "zh" / "dev.tsv"
-    if not data.exists():
-        data.write_text("北\tB-LOC\n京\tI-LOC\n", encoding="utf-8")
-    return get_profile("smoke").with_overrides(**{
-        "llm.backend": "openai", "llm.base_url": "http://127.0.0.1:9/v1", "llm.model": "served-model",
-        "extractor.name": "heuristic", "engine.prompts_dir": str(prompts), "data.source": "local",
-        "data.data_dir": str(tmp_path / "data"), "data.languages": ("zh",), **extra})
 
 
 def loader(sentences):
@@ -86,7 +72,7 @@ def test_file_stamp_changes_when_any_file_under_a_path_is_rewritten(tmp_path):
 # -- collect_inputs ---------------------------------------------------------------------------------------------
 
 def test_collect_inputs_fingerprints_every_input_of_a_served_eat_run(tmp_path):
-    cfg = served(tmp_path)
+    cfg = served_config(tmp_path)
     inputs = collect_inputs(cfg, loader([ZH]))
     by_name = inputs.by_name()
     assert list(by_name) == ["prompts", "llm", "extractor", "data:zh"]
@@ -99,7 +85,7 @@ def test_a_method_without_an_llm_does_not_depend_on_it(tmp_path):
     classifier = tmp_path / "classifier"
     classifier.mkdir()
     (classifier / "config.json").write_text("{}", encoding="utf-8")
-    cfg = served(tmp_path, **{"method.name": "model-transfer", "extractor.name": "token-classification",
+    cfg = served_config(tmp_path, **{"method.name": "model-transfer", "extractor.name": "token-classification",
                               "extractor.model": str(classifier)})
     items = collect_inputs(cfg, loader([ZH])).by_name()
     assert list(items) == ["extractor", "data:zh"]
@@ -107,7 +93,7 @@ def test_a_method_without_an_llm_does_not_depend_on_it(tmp_path):
 
 
 def test_an_input_edited_in_place_changes_the_digest_and_the_run_id(tmp_path):
-    cfg = served(tmp_path)
+    cfg = served_config(tmp_path)
     first = collect_inputs(cfg, loader([ZH]))
     assert collect_inputs(cfg, loader([ZH])) is first  # memoised while the files stay untouched
     (tmp_path / "prompts" / "forward_single.txt").write_text("Say it in English: {sentence}", encoding="utf-8")
@@ -123,7 +109,7 @@ def test_an_input_edited_in_place_changes_the_digest_and_the_run_id(tmp_path):
 
 
 def test_a_new_configuration_is_a_new_run_id_with_the_same_inputs(tmp_path):
-    cfg = served(tmp_path)
+    cfg = served_config(tmp_path)
     inputs = collect_inputs(cfg, loader([ZH]))
     assert run_id_for(cfg, inputs).startswith("smoke-")
     assert run_id_for(cfg.with_overrides(**{"shard_size": 3}), inputs) != run_id_for(cfg, inputs)
