@@ -18,15 +18,19 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("EAT_SHARED_DATA", REPO.parent / "shared" / "data"))
-FIXTURE_DATA = REPO / "tests" / "data"
-HAVE_FULL_DATA = (SHARED_DATA / "wikiann").is_dir()
-DATA = SHARED_DATA if HAVE_FULL_DATA else FIXTURE_DATA
-WIKIANN = DATA / "wikiann"
-EACL = DATA / "eacl-official"
-FULL_WIKIANN = SHARED_DATA / "wikiann"
-FULL_EACL = SHARED_DATA / "eacl-official"
+# the paths live in support.paths (one definition for tests, benchmarks and this file); re-exported for the tests
+# that still write ``from conftest import REPO``
+from support.paths import (  # noqa: E402, F401
+    DATA,
+    EACL,
+    FIXTURE_DATA,
+    FULL_EACL,
+    FULL_WIKIANN,
+    HAVE_FULL_DATA,
+    REPO,
+    SHARED_DATA,
+    WIKIANN,
+)
 
 
 def needs_full_data(why: str) -> pytest.MarkDecorator:
@@ -62,10 +66,6 @@ def pytest_terminal_summary(terminalreporter):
         for reason in sorted({r for _, r in _LEFT_OUT}):
             names = [n for n, r in _LEFT_OUT if r == reason]
             terminalreporter.write_line(f"  {len(names)} x {reason}")
-
-
-# Kept for tests written before the fixture existed; prefer needs_full_data with a reason.
-needs_shared = needs_full_data("this test reads the complete files")
 
 
 @pytest.fixture(scope="session")
