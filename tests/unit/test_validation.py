@@ -1,7 +1,7 @@
 """Request coercion (config/coerce.py) and configuration checks (evaluation/checks.py), in process.
 
 Each bad value is one ``ConfigError`` line that names the option; the CLI prints it with exit 2
-(tests/test_cli_contract.py keeps the end-to-end cases).
+(tests/integration/test_cli_contract.py keeps the end-to-end cases).
 """
 
 from __future__ import annotations
