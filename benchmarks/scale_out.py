@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import json
-import re
 import sys
 import tempfile
 import time
@@ -36,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the loopback chat server the tests use
 
 from chat_server import ChatServer  # noqa: E402
+from support.fakes import hashed_script  # noqa: E402
 
 from eat_core.config.run import get_profile  # noqa: E402
 from eat_core.evaluation.loop import evaluate  # noqa: E402
@@ -43,21 +42,7 @@ from eat_core.evaluation.loop import evaluate  # noqa: E402
 LATENCY_S = 0.5  # L: seconds per request on a server
 MAX_BATCH = 2  # B: requests a server processes at once (a server answers at most B/L = 4 requests/s)
 LANGUAGES = ("zh", "ru")  # bundled sample: 16 sentences each, one shard of 16 per language (~400 requests)
-NAMES = ["Alder", "Brook", "Cedar", "Dorn", "Elm", "Fenwick", "Garrow", "Hollis", "Ivers", "Juniper"]
-
-
-def scripted(messages: list[dict]) -> str:
-    """A deterministic 'LLM' for every EAT prompt: English with two or three names, pieces of the sentence back."""
-    h = int(hashlib.sha256(json.dumps(messages, ensure_ascii=False).encode()).hexdigest(), 16)
-    first = next(m["content"] for m in messages if m["role"] == "user")
-    found = re.search(r"sentence: (.*)", first)
-    sentence = found.group(1) if found else ""
-    if "English phrase:" in first:
-        words = sentence.split() or [sentence]
-        return words[h % len(words)][:12]
-    if "English sentence:" in messages[-1]["content"]:
-        return sentence
-    return f"The {NAMES[h % 10]} City met {NAMES[(h >> 4) % 10]} in {NAMES[(h >> 8) % 10]} last year."
+scripted = hashed_script().answer  # a deterministic 'LLM' for every EAT prompt, the one tests/test_endpoints.py uses
 
 
 def run_through(n_servers: int, workdir: Path, *, latency_s: float = LATENCY_S, max_batch: int = MAX_BATCH,

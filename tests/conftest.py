@@ -23,15 +23,19 @@ from eat_cli.prefect_server import set_prefect_defaults  # noqa: E402
 
 set_prefect_defaults()  # as `eat run`: flows run in this process give a temporary server 120 s to start
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("EAT_SHARED_DATA", REPO.parent / "shared" / "data"))
-FIXTURE_DATA = REPO / "tests" / "data"
-HAVE_FULL_DATA = (SHARED_DATA / "wikiann").is_dir()
-DATA = SHARED_DATA if HAVE_FULL_DATA else FIXTURE_DATA
-WIKIANN = DATA / "wikiann"
-EACL = DATA / "eacl-official"
-FULL_WIKIANN = SHARED_DATA / "wikiann"
-FULL_EACL = SHARED_DATA / "eacl-official"
+# the paths live in support.paths (one definition for tests, benchmarks and this file); re-exported for the tests
+# that still write ``from conftest import REPO``
+from support.paths import (  # noqa: E402, F401
+    DATA,
+    EACL,
+    FIXTURE_DATA,
+    FULL_EACL,
+    FULL_WIKIANN,
+    HAVE_FULL_DATA,
+    REPO,
+    SHARED_DATA,
+    WIKIANN,
+)
 
 
 def needs_full_data(why: str) -> pytest.MarkDecorator:
@@ -81,8 +85,6 @@ def pytest_sessionfinish(session, exitstatus):
     stop_all_servers()
 
 
-# Kept for tests written before the fixture existed; prefer needs_full_data with a reason.
-needs_shared = needs_full_data("this test reads the complete files")
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, needs_full_data
+from conftest import needs_full_data
+from support.cli import assert_user_error, run_cli, run_cli_process
+from support.paths import REPO
 
 from eat_core.config.run import get_profile
 from eat_core.results.compare import compare_runs
@@ -27,7 +27,7 @@ PAPERS = REPO.parent / "shared" / "papers"
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory) -> dict:
+def method_runs(tmp_path_factory) -> dict:
     """One DuckDB file with a smoke run per method (zh and ru, 4 sentences each, shards of 2)."""
     from eat_core.evaluation.loop import evaluate
 
@@ -44,22 +44,18 @@ def workspace(tmp_path_factory) -> dict:
     return {"db": db, "runs": runs}
 
 
+def cli(*args: str) -> tuple[int, str, str]:
+    """`eat ARGS` in this process: (exit code, stdout, stderr)."""
+    out = run_cli(*args)
+    return out.returncode, out.stdout, out.stderr
+
+
 def sql(db: Path, query: str, params=()) -> list[tuple]:
     return Store(db).query(query, params)
 
 
-def eat(capsys, *args: str) -> tuple[int, str, str]:
-    """The `eat` command in this process (its own exit handling included)."""
-    from eat_cli.main import app
-
-    with pytest.raises(SystemExit) as stop:
-        app(list(args), prog_name="eat")
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
-
-
-def test_f1_rows_equal_the_metrics_table_under_both_protocols(workspace):
-    db = workspace["db"]
+def test_f1_rows_equal_the_metrics_table_under_both_protocols(method_runs):
+    db = method_runs["db"]
     cmp = compare_runs(db)
     rows = {(r["run_id"], r["lang"]): r for r in cmp.f1_rows() if r["kind"] == "run"}
     expected = sql(db, "SELECT m.run_id, json_extract_string(r.config, '$.method.name'), m.lang, m.metric, m.value, "
@@ -85,8 +81,8 @@ def test_f1_rows_equal_the_metrics_table_under_both_protocols(workspace):
     assert labels["crop (smoke, tiny:qwen2)"] == "crop"
 
 
-def test_published_rows_are_labelled_and_hold_only_the_paper_protocol(workspace):
-    cmp = compare_runs(workspace["db"])
+def test_published_rows_are_labelled_and_hold_only_the_paper_protocol(method_runs):
+    cmp = compare_runs(method_runs["db"])
     published = [r for r in cmp.f1_rows() if r["kind"] == "published"]
     crop = {r["lang"]: r for r in published if r["label"] == "CROP (published, EAT Table 4)"}
     assert set(crop) == {"ru", "zh", "avg"}
@@ -121,8 +117,8 @@ def test_published_numbers_equal_the_papers_tables():
         assert dict(zip(langs, rows[(name, width)], strict=False)) == p.f1, p.label
 
 
-def test_cost_table_equals_sums_over_shards_and_model_transfer_calls_no_llm(workspace):
-    db = workspace["db"]
+def test_cost_table_equals_sums_over_shards_and_model_transfer_calls_no_llm(method_runs):
+    db = method_runs["db"]
     costs = {r["run_id"]: r for r in compare_runs(db).cost_rows()}
     expected = sql(db, "SELECT run_id, sum(n_sentences), sum(cache_hits + cache_misses), sum(cache_hits), "
                        "sum(cache_misses), sum(prompt_tokens), sum(completion_tokens), sum(seconds) "
@@ -135,15 +131,15 @@ def test_cost_table_equals_sums_over_shards_and_model_transfer_calls_no_llm(work
         assert c["seconds"] == pytest.approx(seconds)
         assert c["s_per_sentence"] == pytest.approx(seconds / sentences)
         assert c["calls_per_sentence"] == pytest.approx(calls / sentences)
-    runs = workspace["runs"]
+    runs = method_runs["runs"]
     assert costs[runs["model-transfer"]]["llm_calls"] == 0
     assert costs[runs["model-transfer"]]["prompt_tokens"] == 0
     assert costs[runs["direct"]]["llm_calls"] == costs[runs["direct"]]["sentences"]  # one request per sentence
     assert costs[runs["crop"]]["llm_calls"] > costs[runs["direct"]]["llm_calls"]
 
 
-def test_failure_table_counts_every_stored_reason(workspace):
-    db = workspace["db"]
+def test_failure_table_counts_every_stored_reason(method_runs):
+    db = method_runs["db"]
     cmp = compare_runs(db)
     got = {(r["run_id"], r["reason"], lang): r[lang] for r in cmp.failure_rows() for lang in cmp.languages}
     totals = {(r["run_id"], r["reason"]): r["total"] for r in cmp.failure_rows()}
@@ -155,10 +151,10 @@ def test_failure_table_counts_every_stored_reason(workspace):
         assert total == sum(n for r, f, _, n in expected if (r, f) == (run, reason))
 
 
-def test_compare_command_prints_tables_and_writes_markdown_and_png_inside_out(workspace, tmp_path, capsys):
-    db, runs = workspace["db"], workspace["runs"]
+def test_compare_command_prints_tables_and_writes_markdown_and_png_inside_out(method_runs, tmp_path):
+    db, runs = method_runs["db"], method_runs["runs"]
     out = tmp_path / "reports"
-    code, text, err = eat(capsys, "compare", "--db", str(db), "--out", str(out))
+    code, text, err = cli("compare", "--db", str(db), "--out", str(out))
     assert code == 0, err
     values = dict(((r, lang, m), v) for r, lang, m, v in sql(
         db, "SELECT run_id, lang, metric, value FROM metrics WHERE metric IN ('token_f1', 'token_f1_true')"))
@@ -180,17 +176,17 @@ def test_compare_command_prints_tables_and_writes_markdown_and_png_inside_out(wo
     assert "protocol eat-official (the paper's tables)" in md and "true positions, recommended" in md
 
 
-def test_compare_some_runs_as_json_and_csv(workspace, tmp_path, capsys):
-    db, runs = workspace["db"], workspace["runs"]
+def test_compare_some_runs_as_json_and_csv(method_runs, tmp_path):
+    db, runs = method_runs["db"], method_runs["runs"]
     chosen = [runs["crop"], runs["model-transfer"]]
-    code, text, err = eat(capsys, "compare", *chosen, "--db", str(db), "--out", str(tmp_path), "--format", "json")
+    code, text, err = cli("compare", *chosen, "--db", str(db), "--out", str(tmp_path), "--format", "json")
     assert code == 0, err
     data = json.loads(text)
     assert [r["run_id"] for r in data["runs"]] == chosen
     assert data["languages"] == ["ru", "zh"]
     assert {r["run_id"] for r in data["costs"]} == set(chosen)
     assert Path(data["files"]["markdown"]).parent == tmp_path and Path(data["files"]["png"]).is_file()
-    code, text, err = eat(capsys, "compare", *chosen, "--db", str(db), "--out", str(tmp_path), "--format", "csv")
+    code, text, err = cli("compare", *chosen, "--db", str(db), "--out", str(tmp_path), "--format", "csv")
     assert code == 0, err
     frame = pd.read_csv(io.StringIO(text))
     ours = frame[frame["kind"] == "run"]
@@ -201,26 +197,23 @@ def test_compare_some_runs_as_json_and_csv(workspace, tmp_path, capsys):
     assert (frame["kind"] == "published").any()
 
 
-def test_unknown_run_and_bad_format_exit_2_with_one_line(workspace, tmp_path, capsys):
-    db, runs = workspace["db"], workspace["runs"]
-    out = subprocess.run([sys.executable, "-m", "eat_cli", "compare", runs["crop"], "nosuchrun", "--db", str(db),
-                          "--out", str(tmp_path)], capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert out.returncode == 2
-    assert out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
-    assert "unknown run 'nosuchrun'" in out.stderr and all(r in out.stderr for r in runs.values())
+def test_unknown_run_and_bad_format_exit_2_with_one_line(method_runs, tmp_path):
+    db, runs = method_runs["db"], method_runs["runs"]
+    out = run_cli_process("compare", runs["crop"], "nosuchrun", "--db", str(db), "--out", str(tmp_path))
+    assert_user_error(out, "unknown run 'nosuchrun'", *runs.values())
     assert not any(tmp_path.iterdir())
-    code, _, err = eat(capsys, "compare", "--db", str(db), "--out", str(tmp_path), "--format", "xml")
+    code, _, err = cli("compare", "--db", str(db), "--out", str(tmp_path), "--format", "xml")
     assert code == 2 and err.strip() == "error: --format: unknown format 'xml'; use table, csv, json"
-    code, _, err = eat(capsys, "results", "--db", str(db), "--format", "yaml")
+    code, _, err = cli("results", "--db", str(db), "--format", "yaml")
     assert code == 2 and err.strip() == "error: --format: unknown format 'yaml'; use table, csv, json, parquet"
-    code, _, err = eat(capsys, "results", "--db", str(db), "--format", "parquet")
+    code, _, err = cli("results", "--db", str(db), "--format", "parquet")
     assert code == 2 and "--out FILE" in err and err.count("\n") == 1
 
 
-def test_results_formats_round_trip_through_pandas(workspace, tmp_path, capsys):
+def test_results_formats_round_trip_through_pandas(method_runs, tmp_path):
     from eat_core.results.tables import results_frame
 
-    db, run_id = workspace["db"], workspace["runs"]["direct"]
+    db, run_id = method_runs["db"], method_runs["runs"]["direct"]
     frame = results_frame(db, run_id)
     assert list(frame["lang"]) == ["ru", "zh"]  # one row per language
     metrics = dict(((lang, m), v) for lang, m, v in sql(db, "SELECT lang, metric, value FROM metrics "
@@ -228,24 +221,24 @@ def test_results_formats_round_trip_through_pandas(workspace, tmp_path, capsys):
     for _, row in frame.iterrows():
         for metric in ("token_f1", "token_f1_true", "entity_f1", "bleu", "entropy_loss"):
             assert row[metric] == pytest.approx(metrics[(row["lang"], metric)])
-    code, text, _ = eat(capsys, "results", run_id, "--db", str(db), "--format", "csv")
+    code, text, _ = cli("results", run_id, "--db", str(db), "--format", "csv")
     assert code == 0
     pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""]), frame,
                                   check_dtype=False)
-    code, text, _ = eat(capsys, "results", run_id, "--db", str(db), "--format", "json")
+    code, text, _ = cli("results", run_id, "--db", str(db), "--format", "json")
     assert code == 0
     pd.testing.assert_frame_equal(pd.read_json(io.StringIO(text), orient="records"), frame, check_dtype=False)
     target = tmp_path / "out" / "results.parquet"
-    code, text, _ = eat(capsys, "results", run_id, "--db", str(db), "--format", "parquet", "--out", str(target))
+    code, text, _ = cli("results", run_id, "--db", str(db), "--format", "parquet", "--out", str(target))
     assert code == 0 and text.strip() == f"wrote {target} (2 rows)"
     pd.testing.assert_frame_equal(pd.read_parquet(target), frame, check_dtype=False)
     every = results_frame(db)
-    assert len(every) == len(METHODS) * 2 and set(every["run_id"]) == set(workspace["runs"].values())
+    assert len(every) == len(METHODS) * 2 and set(every["run_id"]) == set(method_runs["runs"].values())
 
 
-def test_results_table_names_both_protocols_and_the_inputs(workspace, capsys):
-    db, run_id = workspace["db"], workspace["runs"]["crop"]
-    code, text, _ = eat(capsys, "results", run_id, "--db", str(db))
+def test_results_table_names_both_protocols_and_the_inputs(method_runs):
+    db, run_id = method_runs["db"], method_runs["runs"]["crop"]
+    code, text, _ = cli("results", run_id, "--db", str(db))
     assert code == 0
     lines = text.splitlines()
     fingerprints = dict(sql(db, "SELECT name, fingerprint FROM run_inputs WHERE run_id = ?", [run_id]))

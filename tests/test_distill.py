@@ -1,6 +1,6 @@
 """Silver training sets (routes eat, crop, projection) and the distilled student (`eat silver`, `eat distill`).
 
-Meaningful answers come from ``EchoBackend``, a scripted LLM registered as a backend for these tests only: it
+Meaningful answers come from the ``echo`` backend, a scripted LLM registered for these tests only: it
 "translates" by copying (German sentences are their own English, so the heuristic extractor finds their capitalised
 words and every backward answer is found again), which exercises the real engine, cache, store and trainer. The
 random tiny LLM of the smoke profile runs end to end once for the machinery (it places nothing: every sentence is
@@ -10,14 +10,12 @@ dropped, with its reason).
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from support.cli import assert_user_error, run_cli
+from support.fakes import ScriptedBackend, ScriptedLLM, echo_script, register_backend
 
 from eat_core.config.run import EngineConfig
 from eat_core.data.wikiann import load_wikiann_local
@@ -28,55 +26,14 @@ from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import SilverRow, assign_parts, silver_id_for
 from eat_core.engine.translate import DualTranslator
 from eat_core.errors import ConfigError, DataError
-from eat_core.llm import BACKENDS
-from eat_core.llm.base import Completion, LLMBackend
 from eat_core.store import Store
 from eat_core.types import Sentence
 
 
-class EchoBackend(LLMBackend):
-    """Answers every prompt by copying: the phrase (backward rounds), the marked English (labelled-sequence
-    translation), the sentence (forward rounds, round trip). Counts the requests it answers (cache misses)."""
-
-    name = "echo"
-    calls = 0
-
-    @classmethod
-    def from_config(cls, config) -> EchoBackend:
-        return cls()
-
-    def identity(self) -> dict:
-        return {"backend": "echo", "model": "echo-1"}
-
-    def _generate(self, chats, decoding):
-        EchoBackend.calls += len(chats)
-        return [Completion(echo(chat), 5, 5) for chat in chats]
-
-
-def echo(chat) -> str:
-    first = next(m["content"] for m in chat if m["role"] == "user")
-    for pattern in (r"^English phrase: (.*)$", r"^English: (.*)$", r"^\w+ sentence: (.*)$"):
-        match = re.search(pattern, first, re.M)
-        if match:
-            return match.group(1)
-    return ""
-
-
-class ScriptedLLM:
-    """``generate(chats, decoding)`` answered by ``responder(chat)``."""
-
-    def __init__(self, responder):
-        self.responder = responder
-
-    def generate(self, chats, decoding):
-        return [Completion(self.responder(chat)) for chat in chats]
-
-
 @pytest.fixture
-def echo_backend():
-    EchoBackend.calls = 0
-    with BACKENDS.register("echo", EchoBackend):  # gone again after the test
-        yield EchoBackend
+def echo_backend(monkeypatch) -> ScriptedBackend:
+    """The ``echo`` backend of this test (its ``calls`` count the requests it answers: the cache misses)."""
+    return register_backend(monkeypatch, ScriptedBackend(echo_script(), name="echo", model="echo-1", tokens=5))
 
 
 def request(tmp_path, **fields) -> dict:
@@ -159,7 +116,7 @@ def test_project_shard_records_each_lost_marker_with_its_sentence():
     assert english_request(english[0]) == ("<1>Putin</1> visited <2>Paris</2> .", ["PER", "LOC"])
     answers = {"<1>Putin</1> visited <2>Paris</2> .": "<1>Путин</1> посетил <2>Париж</2> .",
                "<1>Obama</1> spoke .": "Обама выступил ."}
-    llm = ScriptedLLM(lambda chat: answers[re.search(r"^English: (.*)$", chat[-1]["content"], re.M).group(1)])
+    llm = ScriptedLLM({"crop_translate": lambda turn: answers[turn["english"]]})
     out = project_shard(DualTranslator(llm, None, EngineConfig(rounds=1)), english, "ru")
     assert [(p.tokens, p.tags, p.failures) for _, p, _ in out] == [
         (("Путин", "посетил", "Париж", "."), ("B-PER", "O", "B-LOC", "O"), ()),
@@ -234,7 +191,7 @@ def test_projection_is_resumable_per_shard(tmp_path, echo_backend):
     summary = silver_only(request(tmp_path, route="projection"), tmp_path / "s", progress=lambda m: None)
     store = Store(tmp_path / "w.duckdb")
     assert store.silver_shards_done(summary.silver_id) == {0, 1} and summary.silver_id == silver_key(plan, None)
-    calls = EchoBackend.calls
+    calls = echo_backend.calls
     with store.connect() as con:  # as if the process died after shard 0: the set unfinished, shard 1 not written
         con.execute("UPDATE silver_sets SET status = 'building' WHERE silver_id = ?", [summary.silver_id])
         con.execute("DELETE FROM silver_shards WHERE shard_index = 1")
@@ -242,7 +199,7 @@ def test_projection_is_resumable_per_shard(tmp_path, echo_backend):
     again = silver_only(request(tmp_path, route="projection"), tmp_path / "s", progress=messages.append)
     assert again.silver_id == summary.silver_id and again.kept == summary.kept and not again.reused
     assert any("1 of 2 shard(s) reused" in m for m in messages)
-    assert EchoBackend.calls == calls  # shard 1's LLM calls came from the cache
+    assert echo_backend.calls == calls  # shard 1's LLM calls came from the cache
 
 
 def test_the_random_tiny_llm_runs_end_to_end_and_every_drop_has_a_reason(tmp_path):
@@ -294,12 +251,12 @@ def test_resume_after_a_crash_skips_finished_steps(tmp_path, echo_backend, monke
     monkeypatch.setattr(training, "train_extractor", crash)
     with pytest.raises(RuntimeError, match="worker died"):
         distill(request(tmp_path, route="eat"), progress=lambda m: None)
-    calls = EchoBackend.calls
+    calls = echo_backend.calls
     assert calls > 0
     monkeypatch.setattr(training, "train_extractor", real)
     messages: list[str] = []
     first = distill(request(tmp_path, route="eat"), progress=messages.append)
-    assert EchoBackend.calls == calls  # the teacher's run was finished: not one LLM call again
+    assert echo_backend.calls == calls  # the teacher's run was finished: not one LLM call again
     assert first.silver[0].reused and any("2 already done, 0 to compute" in m for m in messages)
     assert (student_dir(plan_distill(request(tmp_path, route="eat")), 0) / "final" / "eat_manifest.json").is_file()
     messages.clear()
@@ -322,9 +279,9 @@ def test_prefect_flow_chains_cached_steps_and_a_rerun_reuses_them(tmp_path, echo
     with prefect_test_harness(server_startup_timeout=180):
         first = distill_flow(req, return_state=True)
         assert first.is_completed(), first.message
-        calls = EchoBackend.calls
+        calls = echo_backend.calls
         second = distill_flow(req, return_state=True)
-        assert second.is_completed() and EchoBackend.calls == calls
+        assert second.is_completed() and echo_backend.calls == calls
 
         async def states():
             async with get_client() as client:
@@ -343,11 +300,6 @@ def test_prefect_flow_chains_cached_steps_and_a_rerun_reuses_them(tmp_path, echo
 
 # -- the command line ------------------------------------------------------------------------------------------------
 
-def eat(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "eat_cli", *args], capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ}, timeout=300)
-
-
 @pytest.mark.parametrize(("args", "needles"), [
     (["distill", "--route", "teacher", "--lang", "zh"], ["--route", "'eat', 'crop' or 'projection'"]),
     (["distill", "--lang", "xx"], ["--lang", "unknown language code 'xx'"]),
@@ -360,12 +312,7 @@ def eat(*args: str) -> subprocess.CompletedProcess:
     (["silver", "--lang", "zh", "--dev-share", "1.5"], ["--dev-share"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needles):
-    out = eat(*args, "--out", str(tmp_path / "o"), "--db", str(tmp_path / "w.duckdb"))
-    lines = out.stderr.strip().splitlines()
-    assert out.returncode == 2, out.stderr
-    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
-    for needle in needles:
-        assert needle in out.stderr, (needle, out.stderr)
+    assert_user_error(run_cli(*args, "--out", str(tmp_path / "o"), "--db", str(tmp_path / "w.duckdb")), *needles)
     assert not (tmp_path / "w.duckdb").exists()  # refused before anything ran
 
 

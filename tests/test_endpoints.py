@@ -7,13 +7,12 @@ gives it, and a request answered out of place would change the predictions.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import time
 
 import pytest
 from chat_server import ChatServer
+from support.db import predictions as stored_predictions
+from support.fakes import hashed_script
 
 from eat_core.config.run import get_profile
 from eat_core.errors import ConfigError, ServiceUnavailable, is_retryable
@@ -24,27 +23,7 @@ from eat_core.llm.endpoints import EndpointPool, parse_base_urls
 from eat_core.llm.openai_backend import OpenAIBackend
 from eat_core.store import Store
 
-NAMES = ["Alder", "Brook", "Cedar", "Dorn", "Elm", "Fenwick", "Garrow", "Hollis", "Ivers", "Juniper"]
-CUES = ["City", "University", "River", "Council", "", ""]
-
-
-def scripted(messages: list[dict]) -> str:
-    """Deterministic answers for every EAT prompt, each a function of the full message list."""
-    h = int(hashlib.sha256(json.dumps(messages, ensure_ascii=False).encode()).hexdigest(), 16)
-    first = next(m["content"] for m in messages if m["role"] == "user")
-    found = re.search(r"sentence: (.*)", first)
-    sentence = found.group(1) if found else ""
-    if "English phrase:" in first:  # backward rounds: a piece of the original sentence, picked by the hash
-        words = sentence.split()
-        if len(words) > 1:
-            k = h % len(words)
-            return " ".join(words[k : k + 1 + (h >> 8) % 2])
-        start = h % max(1, len(sentence) - 2)
-        return sentence[start : start + 2]
-    if "English sentence:" in messages[-1]["content"]:  # round trip
-        return sentence or "roundtrip"
-    a, b, c = NAMES[h % 10], NAMES[(h >> 4) % 10], CUES[(h >> 8) % len(CUES)]
-    return f"The {a} {c} met {b} in {NAMES[(h >> 12) % 10]} last year.".replace("  ", " ")
+scripted = hashed_script().answer  # a ChatServer responder: the messages of a request -> its answer
 
 
 def config(*urls: str, max_retries: int = 2, **extra):
@@ -55,9 +34,7 @@ def config(*urls: str, max_retries: int = 2, **extra):
 
 
 def predictions(db, run_id: str) -> dict:
-    rows = Store(db).query("SELECT sentence_id, pred, english, roundtrip, placements FROM predictions "
-                           "WHERE run_id = ? ORDER BY sentence_id", [run_id])
-    return {r[0]: r[1:] for r in rows}
+    return stored_predictions(db, run_id, ("pred", "english", "roundtrip", "placements"))
 
 
 @pytest.fixture(scope="module")

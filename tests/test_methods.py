@@ -10,13 +10,13 @@ import sys
 import time
 
 import pytest
+from support.fakes import ScriptedLLM
 
 from eat_core.config.run import EngineConfig, get_profile
 from eat_core.data import SAMPLE_DIR
 from eat_core.data.wikiann import load_wikiann_local
 from eat_core.engine.translate import DualTranslator
 from eat_core.evaluation.loop import evaluate
-from eat_core.llm.base import Completion
 from eat_core.methods import METHODS, load_method, method_class
 from eat_core.methods.answers import parse_entities
 from eat_core.methods.crop import CropMethod
@@ -26,18 +26,6 @@ from eat_core.methods.fusion import annotate
 from eat_core.methods.model_transfer import iob2_from_labels
 from eat_core.store import Store
 from eat_core.types import EnglishEntity, Sentence, Span
-
-
-class ScriptedLLM:
-    """Answers each chat with ``responder(messages)``; records every request (a unit-test stand-in, no model)."""
-
-    def __init__(self, responder):
-        self.responder = responder
-        self.requests: list[list[dict]] = []
-
-    def generate(self, chats, decoding):
-        self.requests += chats
-        return [Completion(self.responder(chat)) for chat in chats]
 
 
 class FixedExtractor:
@@ -51,14 +39,13 @@ class FixedExtractor:
 ZH = Sentence("zh-t-0", "zh", tuple("高明在北京大学工作"),
               ("B-PER", "I-PER", "O", "B-ORG", "I-ORG", "I-ORG", "I-ORG", "O", "O"))
 RU = Sentence("ru-t-0", "ru", ("Путин", "посетил", "Париж", "."), ("B-PER", "O", "B-LOC", "O"))
+RU_ENGLISH = {"forward_single": "Putin visited Paris .", "roundtrip_single": "Putin visited Paris ."}
 
 
-def engine(responder, entities=()):
-    return DualTranslator(ScriptedLLM(responder), FixedExtractor(entities), EngineConfig(rounds=1))
-
-
-def user_text(chat):
-    return next(m["content"] for m in chat if m["role"] == "user")
+def engine(answers: dict | str, entities=()) -> DualTranslator:
+    """The engine on a scripted LLM: ``answers`` by template name, or one answer to every request."""
+    llm = ScriptedLLM(answers) if isinstance(answers, dict) else ScriptedLLM(default=answers)
+    return DualTranslator(llm, FixedExtractor(entities), EngineConfig(rounds=1))
 
 
 # -- answer parsing (direct, fusion) ------------------------------------------------------------------------------
@@ -93,17 +80,18 @@ def test_direct_prompt_carries_k_english_demonstrations_and_the_sentence():
     assert len(examples) == 2 and all("B-" in "".join(s.tags) for s in examples)
     demos = render_demonstrations(examples)
     assert demos.count("English sentence:") == 2 and "Entities:" in demos
-    method = DirectMethod(engine(lambda chat: "PER: 高明\nORG: 北京大学"), demos)
+    method = DirectMethod(engine({"direct_tag": "PER: 高明\nORG: 北京大学"}), demos)
     [prediction] = method.run([ZH])
-    prompt = user_text(method.engine.llm.requests[0])
-    assert "高明在北京大学工作" in prompt and prompt.count("English sentence:") == 2
+    [asked] = method.engine.llm.turns
+    assert asked.template == "direct_tag" and asked["sentence"] == "高明在北京大学工作"
+    assert asked["demonstrations"].count("English sentence:") == 2
     assert prediction.tags == ZH.tags and not prediction.failures
     assert prediction.transcript.as_dict()["tagging"][0]["round"] == "direct_tag"
 
 
 def test_direct_with_zero_demonstrations_has_none():
     cfg = get_profile("smoke").with_overrides(**{"method.name": "direct", "method.demonstrations": 0})
-    method = load_method(cfg, ScriptedLLM(lambda chat: "None"), None)
+    method = load_method(cfg, ScriptedLLM(default="None"), None)
     assert method.demonstrations == ""
 
 
@@ -114,7 +102,7 @@ def test_direct_with_zero_demonstrations_has_none():
     ("The sentence talks about a person.", "direct_unparsed"),
 ])
 def test_direct_garbage_answers_become_reasons(answer, reason):
-    [prediction] = DirectMethod(engine(lambda chat: answer)).run([ZH])
+    [prediction] = DirectMethod(engine({"direct_tag": answer})).run([ZH])
     assert reason in prediction.failures
     assert set(prediction.tags) == {"O"}
 
@@ -122,19 +110,19 @@ def test_direct_garbage_answers_become_reasons(answer, reason):
 # -- fusion --------------------------------------------------------------------------------------------------------
 
 def test_fusion_shows_the_annotated_english_and_places_the_answer():
-    def responder(chat):
-        text = user_text(chat)
-        if "Annotated English translation" in text:
-            assert "[PER Gao Ming] works at [ORG Peking University]" in text and "高明在北京大学工作" in text
-            return "PER: 高明\nORG: 北京大学"
-        return "Gao Ming works at Peking University"
+    def fusion(turn):
+        assert turn["annotated"] == "[PER Gao Ming] works at [ORG Peking University]"
+        assert turn["sentence"] == "高明在北京大学工作"
+        return "PER: 高明\nORG: 北京大学"
 
+    english = "Gao Ming works at Peking University"
     entities = [EnglishEntity("Gao Ming", "PER", 0, 8), EnglishEntity("Peking University", "ORG", 18, 35)]
-    method = method_class("fusion")(engine(responder, entities))
+    method = method_class("fusion")(engine({"fusion_tag": fusion, "forward_single": english,
+                                            "roundtrip_single": english}, entities))
     [prediction] = method.run([ZH])
-    assert prediction.tags == ZH.tags and prediction.english == "Gao Ming works at Peking University"
+    assert prediction.tags == ZH.tags and prediction.english == english
     # one forward round, one round trip, one fusion request: no per-entity rounds
-    assert len(method.engine.llm.requests) == 3
+    assert method.engine.llm.templates() == ["forward_single", "roundtrip_single", "fusion_tag"]
 
 
 def test_annotate_appends_entities_it_cannot_locate():
@@ -179,24 +167,21 @@ def test_crop_rule_needs_80_percent_of_at_most_6_words_without_overlap():
 
 @pytest.mark.parametrize("matcher", ["crop", "eat"])
 def test_crop_end_to_end_with_both_matchers(matcher):
-    def responder(chat):
-        text = user_text(chat)
-        if "numbered markers" in text:
-            assert "<1>Putin</1> visited <2>Paris</2>" in text
-            return "<1>Путин</1> посетил <2>Париж</2> ."
-        return "Putin visited Paris ."
+    def crop(turn):
+        assert turn["english"] == "<1>Putin</1> visited <2>Paris</2> ."
+        return "<1>Путин</1> посетил <2>Париж</2> ."
 
     entities = [EnglishEntity("Putin", "PER", 0, 5), EnglishEntity("Paris", "LOC", 14, 19)]
-    method = CropMethod(engine(responder, entities), matcher)
+    method = CropMethod(engine({"crop_translate": crop, **RU_ENGLISH}, entities), matcher)
     [prediction] = method.run([RU])
     assert prediction.tags == RU.tags
-    assert len(method.engine.llm.requests) == 3  # forward, round trip, one labelled-sequence request
+    # forward, round trip, one labelled-sequence request
+    assert method.engine.llm.templates() == ["forward_single", "roundtrip_single", "crop_translate"]
 
 
 def test_crop_lost_entities_carry_reasons():
     entities = [EnglishEntity("Putin", "PER", 0, 5), EnglishEntity("Paris", "LOC", 14, 19)]
-    method = CropMethod(engine(lambda chat: "Путин посетил <2>Рим</2>" if "markers" in user_text(chat)
-                               else "Putin visited Paris .", entities))
+    method = CropMethod(engine({"crop_translate": "Путин посетил <2>Рим</2>", **RU_ENGLISH}, entities))
     [prediction] = method.run([RU])
     assert {"crop_marker_dropped", "crop_not_found"} <= set(prediction.failures)
     assert set(prediction.tags) == {"O"}
@@ -222,7 +207,7 @@ def test_eat_ft_needs_an_adapter():
     from eat_core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="adapter"):
-        load_method(get_profile("smoke").with_overrides(**{"method.name": "eat-ft"}), ScriptedLLM(str), None)
+        load_method(get_profile("smoke").with_overrides(**{"method.name": "eat-ft"}), ScriptedLLM(), None)
 
 
 def method_cfg(name: str, **extra):

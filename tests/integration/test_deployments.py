@@ -21,7 +21,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import REPO
+from support.db import predictions
+from support.paths import REPO
 
 from eat_core.store import Store
 
@@ -93,10 +94,6 @@ def shards(db: Path) -> dict[tuple[str, int], tuple]:
     rows = Store(db, lock_timeout_s=30).query(
         "SELECT lang, shard_index, status, attempts, cache_hits, cache_misses, seconds FROM shards")
     return {(r[0], r[1]): r[2:] for r in rows}
-
-
-def predictions(db: Path) -> list[tuple]:
-    return Store(db).query("SELECT sentence_id, pred, english, roundtrip FROM predictions ORDER BY sentence_id")
 
 
 REQUEST = {"profile": "smoke", "languages": ["zh", "ja", "ko", "ar"], "limit": 8, "shard_size": 2}

@@ -75,7 +75,8 @@ def layer_of(module: str) -> int:
     for index, layer in enumerate(LAYERS):
         if key in layer:
             return index
-    raise AssertionError(f"{module}: not on any layer of tests/test_layering.py LAYERS; place its folder there")
+    raise AssertionError(f"{module}: not on any layer of tests/integration/test_layering.py LAYERS; "
+                         "place its folder there")
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
-from conftest import REPO
 from pydantic import ValidationError
+from support.cli import assert_user_error, run_cli, run_cli_process
 
 from eat_core.config.run import LLMConfig, RunConfig, get_profile, load_config_file
 from eat_core.errors import ConfigError
@@ -70,22 +68,14 @@ def test_prompts_override_and_placeholder_check(tmp_path):
         PromptSet.load(tmp_path)
 
 
-def eat(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "eat_cli", *args], capture_output=True, text=True, cwd=REPO,
-                          env=env)
-
-
 def test_help_lists_every_command():
-    out = eat("--help")
+    out = run_cli_process("--help")  # the real entry point: `python -m eat_cli`
     assert out.returncode == 0
     for command in ("run", "results", "resume", "report", "train-extractor", "finetune", "eacl", "data"):
         assert command in out.stdout
 
 
 def test_user_errors_are_one_line_not_tracebacks(tmp_path):
-    out = eat("run", "--profile", "papr", "--db", str(tmp_path / "x.duckdb"))
-    assert out.returncode == 2 and "unknown profile 'papr'" in out.stderr and "Traceback" not in out.stderr
-    out = eat("results", "--db", str(tmp_path / "none.duckdb"))
-    assert out.returncode == 2 and "no such DuckDB file" in out.stderr
-    out = eat("data", "check", str(tmp_path), "--languages", "zh")
-    assert out.returncode == 2 and "no 'dev' split for language 'zh'" in out.stderr
+    assert_user_error(run_cli("run", "--profile", "papr", "--db", str(tmp_path / "x.duckdb")), "unknown profile 'papr'")
+    assert_user_error(run_cli("results", "--db", str(tmp_path / "none.duckdb")), "no such DuckDB file")
+    assert_user_error(run_cli("data", "check", str(tmp_path), "--languages", "zh"), "no 'dev' split for language 'zh'")

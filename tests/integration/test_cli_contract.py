@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from chat_server import ChatServer
-from conftest import REPO
+from support.cli import assert_user_error, run_cli, run_cli_process
+from support.paths import REPO
 
 from eat_core.config.coerce import parse_languages
 from eat_core.config.run import get_profile
@@ -24,22 +25,8 @@ from eat_core.store import Store
 from eat_core.types import Sentence
 
 
-def eat(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "eat_cli", *args], capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
-
-
-def assert_user_error(out: subprocess.CompletedProcess, *needles: str) -> None:
-    lines = out.stderr.strip().splitlines()
-    assert out.returncode == 2, out.stderr
-    assert 1 <= len(lines) <= 3, out.stderr
-    assert "Traceback" not in out.stderr and "loading LLM" not in out.stderr
-    for needle in needles:
-        assert needle in out.stderr, (needle, out.stderr)
-
-
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory) -> dict:
+def cli_inputs(tmp_path_factory) -> dict:
     """A DuckDB file holding two runs, a WikiANN-style directory with an overlong token, a plain file."""
     root = tmp_path_factory.mktemp("contract")
     db = root / "w.duckdb"
@@ -95,58 +82,41 @@ RUN_CASES = [
 
 
 @pytest.mark.parametrize(("args", "needles"), RUN_CASES, ids=[" ".join(c[0]) for c in RUN_CASES])
-def test_every_bad_run_option_is_one_line_and_exit_2(args, needles, tmp_path, capsys):
-    from eat_cli.main import app
-
+def test_every_bad_run_option_is_one_line_and_exit_2(args, needles, tmp_path):
     db = tmp_path / "x.duckdb"
-    with pytest.raises(SystemExit) as exit_info:
-        app(["run", "--direct", "--db", str(db), *args])
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert exit_info.value.code == 2, err
-    assert len(lines) == 1 and "Traceback" not in err and "loading LLM" not in err, err
-    for needle in needles:
-        assert needle in err, (needle, err)
+    assert_user_error(run_cli("run", "--direct", "--db", str(db), *args), *needles)
     assert not db.exists()  # refused before anything was recorded
 
 
-def test_subcommand_arguments_are_checked(workspace, tmp_path, capsys):
-    from eat_cli.main import app
-
-    db = str(workspace["db"])
+def test_subcommand_arguments_are_checked(cli_inputs, tmp_path):
+    db = str(cli_inputs["db"])
     cases = [
         (["results", "nosuchrun", "--db", db], ["unknown run 'nosuchrun'", "smoke-bbbb, smoke-aaaa"]),
         (["report", "nosuchrun", "--db", db, "--out", str(tmp_path / "r")], ["unknown run 'nosuchrun'",
                                                                            "smoke-aaaa"]),
         (["resume", "nosuchrun", "--db", db], ["unknown run 'nosuchrun'", "smoke-aaaa"]),
         (["results", "--db", str(tmp_path / "none.duckdb")], ["no such DuckDB file"]),
-        (["report", "smoke-aaaa", "--db", db, "--out", str(workspace["file"])], ["--out", "is a file"]),
-        (["data", "check", str(workspace["data"]), "--languages", "xx"], ["--languages", "'xx'"]),
+        (["report", "smoke-aaaa", "--db", db, "--out", str(cli_inputs["file"])], ["--out", "is a file"]),
+        (["data", "check", str(cli_inputs["data"]), "--languages", "xx"], ["--languages", "'xx'"]),
         (["data", "check", str(tmp_path), "--languages", "zh"], ["no 'dev' split for language 'zh'"]),
         (["train-extractor", "--data", str(tmp_path), "--output", str(tmp_path / "o"), "--kind", "nope"],
          ["--kind"]),
-        (["eacl", "harvest", "--languages", "../x", "--user-agent", "t", "--entities", str(workspace["file"]),
+        (["eacl", "harvest", "--languages", "../x", "--user-agent", "t", "--entities", str(cli_inputs["file"]),
           "--db", str(tmp_path / "h.duckdb")], ["--languages", "'../x'"]),
         (["nosuchcommand"], ["No such command"]),
     ]
     for args, needles in cases:
-        with pytest.raises(SystemExit) as exit_info:
-            app(args)
-        err = capsys.readouterr().err
-        assert exit_info.value.code == 2, (args, err)
-        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)
-        for needle in needles:
-            assert needle in err, (args, needle, err)
+        assert_user_error(run_cli(*args), *needles)
     assert not (tmp_path / "r").exists()
 
 
-def test_bad_values_on_the_prefect_path_and_an_overlong_token_name_the_option_or_line(workspace, tmp_path):
+def test_bad_values_on_the_prefect_path_and_an_overlong_token_name_the_option_or_line(cli_inputs, tmp_path):
     db = str(tmp_path / "p.duckdb")
-    assert_user_error(eat("run", "--db", db, "--rounds", "2"), "--rounds")
-    assert_user_error(eat("run", "--db", db, "--extractor", "nope"), "--extractor", "available:")
-    assert_user_error(eat("run", "--db", db, "--languages", "xx"), "--languages")
-    path = workspace["data"] / "zh" / "dev.tsv"
-    out = eat("run", "--db", db, "--data", str(workspace["data"]), "--languages", "zh")
+    assert_user_error(run_cli("run", "--db", db, "--rounds", "2"), "--rounds")
+    assert_user_error(run_cli("run", "--db", db, "--extractor", "nope"), "--extractor", "available:")
+    assert_user_error(run_cli("run", "--db", db, "--languages", "xx"), "--languages")
+    path = cli_inputs["data"] / "zh" / "dev.tsv"
+    out = run_cli_process("run", "--db", db, "--data", str(cli_inputs["data"]), "--languages", "zh")
     assert_user_error(out, f"{path}:5:", "data.max_token_chars", "truncate")
     assert not Path(db).exists()
 
@@ -269,7 +239,7 @@ def test_failed_shards_exit_1_with_the_cause_on_the_last_lines(direct, tmp_path)
         args = ["run", "--db", str(db), "--languages", "zh", "--limit", "4", "--shard-size", "2",
                 "--llm-backend", "openai", "--base-url", server.base_url, "--llm", "served"]
         env = {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": ""}
-        out = eat(*args, *(["--direct"] if direct else []), env=env)
+        out = run_cli_process(*args, *(["--direct"] if direct else []), env=env)
     assert out.returncode == 1, out.stderr[-3000:]
     tail = out.stderr.strip().splitlines()[-2:]
     assert "2 shard(s) failed" in tail[0] and "zh/0, zh/1" in tail[0], tail
@@ -315,30 +285,22 @@ def _bad_db(kind: str, tmp_path: Path, read_only_dir: Path) -> tuple[Path, list[
 
 @pytest.mark.parametrize("kind", ["read-only-dir", "file-as-dir", "text-file", "missing-dir"])
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "prefect"])
-def test_an_unwritable_db_is_one_line_exit_2_on_both_paths(kind, direct, tmp_path, read_only_dir, capsys):
-    from eat_cli.main import app
-
+def test_an_unwritable_db_is_one_line_exit_2_on_both_paths(kind, direct, tmp_path, read_only_dir):
     db, needles = _bad_db(kind, tmp_path, read_only_dir)
-    with pytest.raises(SystemExit) as exit_info:
-        app(["run", "--db", str(db), "--languages", "zh", "--limit", "2", *(["--direct"] if direct else [])])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in err, (needle, err)
+    out = run_cli("run", "--db", str(db), "--languages", "zh", "--limit", "2", *(["--direct"] if direct else []))
+    assert_user_error(out, *needles)
     assert not (tmp_path / "missing").exists()
 
 
 def test_the_prefect_path_refuses_an_unwritable_db_before_its_server_starts(tmp_path, read_only_dir):
     env = {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": ""}
-    out = eat("run", "--db", str(read_only_dir / "x.duckdb"), "--languages", "zh", env=env, timeout=60)
+    out = run_cli_process("run", "--db", str(read_only_dir / "x.duckdb"), "--languages", "zh", env=env, timeout=60)
     assert_user_error(out, "--db", "cannot write in")
     assert not (tmp_path / "prefect").exists()  # no Prefect server (nor its database) was ever started
 
 
 @pytest.mark.parametrize("command", ["tag", "silver", "distill"])
-def test_every_command_with_db_checks_it_first(command, tmp_path, read_only_dir, capsys):
-    from eat_cli.main import app
-
+def test_every_command_with_db_checks_it_first(command, tmp_path, read_only_dir):
     corpus = tmp_path / "in.txt"
     corpus.write_text("北京\n", encoding="utf-8")
     args = {"tag": ["tag", str(corpus), "--lang", "zh", "--out", str(tmp_path / "o.jsonl")],
@@ -346,11 +308,7 @@ def test_every_command_with_db_checks_it_first(command, tmp_path, read_only_dir,
             "distill": ["distill", "--lang", "zh", "--out", str(tmp_path / "d")]}[command]
     for db, needle in [(read_only_dir / "x.duckdb", "cannot write in"),
                        (corpus / "x.duckdb", "in.txt is a file, not a directory")]:
-        with pytest.raises(SystemExit) as exit_info:
-            app([*args, "--db", str(db)])
-        err = capsys.readouterr().err
-        assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1, (command, err)
-        assert "--db" in err and needle in err, (command, err)
+        assert_user_error(run_cli(*args, "--db", str(db)), "--db", needle)
 
 
 def test_checking_db_never_drops_the_duckdb_lock_this_process_holds(tmp_path):
@@ -366,10 +324,8 @@ def test_checking_db_never_drops_the_duckdb_lock_this_process_holds(tmp_path):
     assert other.returncode != 0 and "lock" in other.stderr, other.stderr[-500:]
 
 
-def test_missing_or_read_only_directories_are_refused_not_created(tmp_path, read_only_dir, capsys):
+def test_missing_or_read_only_directories_are_refused_not_created(tmp_path, read_only_dir):
     import uuid
-
-    from eat_cli.main import app
 
     corpus = tmp_path / "in.txt"
     corpus.write_text("北京\n", encoding="utf-8")
@@ -385,44 +341,31 @@ def test_missing_or_read_only_directories_are_refused_not_created(tmp_path, read
           str(tmp_path / "w.duckdb"), "--direct"], f"--out: cannot write in {read_only_dir}"),
     ]
     for args, needle in cases:
-        with pytest.raises(SystemExit) as exit_info:
-            app(args)
-        err = capsys.readouterr().err
-        assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1 and needle in err, (args, err)
+        assert_user_error(run_cli(*args), needle)
         assert not missing.exists(), args
     assert not (tmp_path / "w.duckdb").exists()
 
 
-def test_score_checks_the_language_as_every_command_does(tmp_path, capsys):
-    from eat_cli.main import app
-
+def test_score_checks_the_language_as_every_command_does(tmp_path):
     gold = tmp_path / "gold.tsv"
     gold.write_text("北\tB-LOC\n京\tI-LOC\n\n", encoding="utf-8")
     for args in (["score", str(gold), str(gold), "--lang", "xx"], ["score", str(gold), str(gold), "--lang", "zh,ja"],
                  ["score", "--db", str(tmp_path / "none.duckdb"), "--lang", "zhh"]):
-        with pytest.raises(SystemExit) as exit_info:
-            app(args)
-        err = capsys.readouterr().err
-        assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1 and "--lang" in err, (args, err)
-    with pytest.raises(SystemExit) as exit_info:
-        app(["score", str(gold), str(gold), "--lang", " ZH", "--format", "json"])
-    assert exit_info.value.code == 0
-    assert json.loads(capsys.readouterr().out)["token"]["f1"] == 100.0
+        assert_user_error(run_cli(*args), "--lang")
+    scored = run_cli("score", str(gold), str(gold), "--lang", " ZH", "--format", "json")
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["token"]["f1"] == 100.0
 
 
-def test_tag_refuses_a_format_that_contradicts_the_input_name(tmp_path, capsys):
-    from eat_cli.main import app
+def test_tag_refuses_a_format_that_contradicts_the_input_name(tmp_path):
     from eat_core.tagging.request import validate_tag_request
 
     corpus = tmp_path / "news.jsonl"
     corpus.write_text('{"id": "s1", "text": "普京访问了巴黎。"}\n', encoding="utf-8")
     out = tmp_path / "f.jsonl"
-    with pytest.raises(SystemExit) as exit_info:
-        app(["tag", str(corpus), "--lang", "zh", "--format", "conll", "--out", str(out), "--direct",
-             "--db", str(tmp_path / "w.duckdb")])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1, err
-    assert "--format conll: INPUT" in err and "is named as jsonl" in err and "f.jsonl is written as jsonl" in err
+    refused = run_cli("tag", str(corpus), "--lang", "zh", "--format", "conll", "--out", str(out), "--direct",
+                      "--db", str(tmp_path / "w.duckdb"))
+    assert_user_error(refused, "--format conll: INPUT", "is named as jsonl", "f.jsonl is written as jsonl")
     assert not out.exists() and not (tmp_path / "w.duckdb").exists()
     columns = tmp_path / "wikiann.txt"  # .txt is generic: CoNLL files are often named so
     columns.write_text("北\n京\n", encoding="utf-8")
@@ -527,7 +470,8 @@ def test_a_reader_in_another_process_never_fails_during_a_run(tmp_path):
     reader = subprocess.Popen([sys.executable, "-c", READER, str(db), str(stop)], cwd=REPO, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
-        run = eat("run", "--direct", "--db", str(db), "--languages", "zh", "--limit", "8", "--shard-size", "2")
+        run = run_cli_process("run", "--direct", "--db", str(db), "--languages", "zh", "--limit", "8",
+                              "--shard-size", "2")
     finally:
         stop.touch()
         out, err = reader.communicate(timeout=120)

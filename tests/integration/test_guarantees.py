@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 import pytest
-from conftest import FIXTURE_DATA, FULL_WIKIANN, WIKIANN, needs_full_data
+from conftest import needs_full_data
+from support.fakes import Script, ScriptedBackend, ScriptedLLM
+from support.paths import FIXTURE_DATA, FULL_WIKIANN, WIKIANN
 
 from eat_core.bio import spans_from_tags
 from eat_core.data.wikiann import load_wikiann_local, read_wikiann_file
 from eat_core.engine.translate import DualTranslator
 from eat_core.languages import LANGUAGE_NAMES
-from eat_core.llm.base import Completion, Decoding, LLMBackend
+from eat_core.llm.base import Decoding
 from eat_core.llm.cache import CachedLLM
 from eat_core.scoring.counts import micro
 from eat_core.scoring.entity_f1 import entity_counts
@@ -32,24 +33,9 @@ from eat_core.types import EnglishEntity
 CHAT = [{"role": "system", "content": "You translate."}, {"role": "user", "content": "北京大学位于北京。"}]
 
 
-class ScriptedBackend(LLMBackend):
+def numbered_backend() -> ScriptedBackend:
     """A backend that numbers its answers, so a wrongly shared cache entry shows up as a wrong number."""
-
-    name = "scripted"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def identity(self) -> dict:
-        return {"backend": self.name, "model": "scripted-model"}
-
-    def _generate(self, chats, decoding):
-        out = []
-        for _ in chats:
-            self.calls += 1
-            out.append(Completion(f"answer {self.calls}"))
-        return out
+    return ScriptedBackend(Script(default=lambda turn: f"answer {turn.number}"))
 
 
 # --- the cache key covers temperature and seed ----------------------------------------------------------------
@@ -64,7 +50,7 @@ DECODINGS = [
 
 def test_cache_key_covers_temperature_and_seed(tmp_path):
     store = Store(tmp_path / "cache.duckdb")
-    backend = ScriptedBackend()
+    backend = numbered_backend()
     llm = CachedLLM(backend, store)
     assert len({llm.key(CHAT, d) for d in DECODINGS}) == len(DECODINGS)
     first = [llm.generate([CHAT], d)[0].text for d in DECODINGS]
@@ -186,18 +172,10 @@ def test_raw_orphan_tags_score_below_their_repair_only_under_strict(lang):
 # --- the engine rejects a dissimilar answer with its default fuzzy threshold ----------------------------------
 
 
-class OneEntityLLM:
-    """Forward: an English sentence; backward: ``answer`` for the one English entity, in every round."""
-
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-
-    def generate(self, chats: Sequence[list[dict]], decoding: Decoding) -> list[Completion]:
-        out = []
-        for chat in chats:
-            backward = any("English phrase:" in m["content"] for m in chat if m["role"] == "user")
-            out.append(Completion(self.answer if backward else "Translation: Somebody lives in the city."))
-        return out
+def one_entity_llm(answer: str) -> ScriptedLLM:
+    """Forward and round trip: an English sentence; backward: ``answer`` for the one English entity, every round."""
+    english = "Translation: Somebody lives in the city."
+    return ScriptedLLM({"backward_*": answer, "forward_*": english, "roundtrip_single": english})
 
 
 class OneEntityExtractor:
@@ -221,7 +199,7 @@ def _single_token_entity_sentence():
 
 
 def _run_engine(sentence, span, answer):
-    (prediction,) = DualTranslator(OneEntityLLM(answer), OneEntityExtractor(span.label)).run([sentence])
+    (prediction,) = DualTranslator(one_entity_llm(answer), OneEntityExtractor(span.label)).run([sentence])
     return prediction
 
 

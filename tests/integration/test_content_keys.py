@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.db import count
+from support.db import predictions as stored_predictions
 
 from eat_core.config.run import get_profile
 from eat_core.data import SAMPLE_DIR
@@ -18,7 +20,7 @@ LANG = "zh"
 
 
 @pytest.fixture
-def workspace(tmp_path, tiny_root):
+def rewritable_inputs(tmp_path, tiny_root):
     """A local data copy, a local LLM copy and a trained extractor, all in folders the test may rewrite."""
     from eat_core.training.extractor import ExtractorTrainConfig, train_extractor
     from eat_core.weights.tiny import build_tiny_qwen2
@@ -49,12 +51,11 @@ def workspace(tmp_path, tiny_root):
 
 
 def llm_rows(db: Path) -> int:
-    return Store(db).query("SELECT count(*) FROM llm_cache")[0][0]
+    return count(db, "llm_cache")
 
 
 def predictions(db: Path, run_id: str) -> dict[str, tuple]:
-    rows = Store(db).query("SELECT sentence_id, tokens, english, pred FROM predictions WHERE run_id = ?", [run_id])
-    return {r[0]: (json.loads(r[1]), r[2], json.loads(r[3])) for r in rows}
+    return stored_predictions(db, run_id, ("tokens", "english", "pred"))
 
 
 def rerun_is_fully_cached(ws, run_id: str) -> None:
@@ -80,18 +81,18 @@ def run_after(ws, edit) -> tuple:
     return first.run_id, second.run_id, old, predictions(ws["db"], second.run_id), calls_before, notes
 
 
-def test_prompt_edited_in_place_starts_a_new_run(workspace):
+def test_prompt_edited_in_place_starts_a_new_run(rewritable_inputs):
     def edit(ws):
         (ws["prompts"] / "forward_single.txt").write_text("Translate into English, tersely: {sentence}",
                                                           encoding="utf-8")
 
-    _, new_id, old, new, calls_before, notes = run_after(workspace, edit)
-    assert llm_rows(workspace["db"]) > calls_before  # the new prompt was sent to the LLM
+    _, new_id, old, new, calls_before, notes = run_after(rewritable_inputs, edit)
+    assert llm_rows(rewritable_inputs["db"]) > calls_before  # the new prompt was sent to the LLM
     assert any(n.startswith("prompt templates changed") and new_id in n for n in notes), notes
     assert [v[1] for v in old.values()] != [v[1] for v in new.values()]  # English translations differ
 
 
-def test_llm_weights_overwritten_in_place_start_a_new_run(workspace, tiny_root):
+def test_llm_weights_overwritten_in_place_start_a_new_run(rewritable_inputs, tiny_root):
     from eat_core.weights.tiny import build_tiny_qwen2
 
     def edit(ws):
@@ -100,23 +101,23 @@ def test_llm_weights_overwritten_in_place_start_a_new_run(workspace, tiny_root):
             if f.suffix == ".safetensors":
                 shutil.copy(f, ws["llm"] / f.name)
 
-    _, _, old, new, calls_before, notes = run_after(workspace, edit)
-    assert llm_rows(workspace["db"]) > calls_before
-    assert any(n.startswith(f"LLM weights changed: {workspace['llm']}") for n in notes), notes
+    _, _, old, new, calls_before, notes = run_after(rewritable_inputs, edit)
+    assert llm_rows(rewritable_inputs["db"]) > calls_before
+    assert any(n.startswith(f"LLM weights changed: {rewritable_inputs['llm']}") for n in notes), notes
     assert [v[1] for v in old.values()] != [v[1] for v in new.values()]
 
 
-def test_extractor_retrained_into_the_same_folder_starts_a_new_run(workspace):
+def test_extractor_retrained_into_the_same_folder_starts_a_new_run(rewritable_inputs):
     from eat_core.training.extractor import train_extractor
 
     def edit(ws):
         train_extractor(ws["ext_cfg"].model_copy(update={"seed": 2, "learning_rate": 5e-2, "max_steps": 6}))
 
-    _, _, _, _, calls_before, notes = run_after(workspace, edit)
+    _, _, _, _, calls_before, notes = run_after(rewritable_inputs, edit)
     assert any(n.startswith("extractor weights changed") for n in notes), notes
 
 
-def test_one_sentence_changed_in_place_starts_a_new_run(workspace):
+def test_one_sentence_changed_in_place_starts_a_new_run(rewritable_inputs):
     def edit(ws):
         path = ws["data"] / LANG / "dev.tsv"
         lines = path.read_text(encoding="utf-8").split("\n")
@@ -125,17 +126,17 @@ def test_one_sentence_changed_in_place_starts_a_new_run(workspace):
         assert token != "北"
         path.write_text("\n".join(lines), encoding="utf-8")
 
-    _, _, old, new, _, notes = run_after(workspace, edit)
+    _, _, old, new, _, notes = run_after(rewritable_inputs, edit)
     first_id = sorted(old)[0]
     assert old[first_id][0][0] != "北" and new[first_id][0][0] == "北"
     assert any(n.startswith(f"{LANG} data changed") for n in notes), notes
     assert all(old[k][0] == new[k][0] for k in old if k != first_id)  # only that sentence changed
 
 
-def test_run_inputs_are_recorded_and_a_reused_run_id_over_changed_inputs_is_refused(workspace):
+def test_run_inputs_are_recorded_and_a_reused_run_id_over_changed_inputs_is_refused(rewritable_inputs):
     from eat_core.errors import ConfigError
 
-    ws = workspace
+    ws = rewritable_inputs
     first = evaluate(ws["cfg"], ws["db"], run_id="mine")
     recorded = {r[0]: r for r in Store(ws["db"]).query(
         "SELECT name, kind, path, fingerprint FROM run_inputs WHERE run_id = 'mine'")}
@@ -147,11 +148,11 @@ def test_run_inputs_are_recorded_and_a_reused_run_id_over_changed_inputs_is_refu
     assert first.computed_shards == 2
 
 
-def test_training_resumes_only_from_checkpoints_of_the_same_inputs(workspace):
+def test_training_resumes_only_from_checkpoints_of_the_same_inputs(rewritable_inputs):
     """The extractor step: same inputs are reused as finished; changed data never resumes stale checkpoints."""
     from eat_core.training.extractor import train_extractor
 
-    ws = workspace
+    ws = rewritable_inputs
     out = Path(ws["ext_cfg"].output_dir)
     manifest = json.loads((out / "final" / "eat_manifest.json").read_text(encoding="utf-8"))
     said: list[str] = []
