@@ -2,7 +2,7 @@
 
 A command uses the alias and gives its own default: ``db: Db = DEFAULT_DB``. An option whose meaning differs by
 command (``--out``, ``--format``, ``--lang``, a trainer's ``--epochs``) is declared in that command instead;
-``tests/test_cli_options.py`` checks that every other option name has one help text across the whole CLI.
+``tests/integration/test_cli_options.py`` checks that every other option name has one help text across the whole CLI.
 Only typer is imported here, so ``eat --help`` stays fast.
 """
 
