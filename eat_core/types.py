@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from eat_core.languages import join_tokens
+
 ENTITY_TYPES: tuple[str, ...] = ("PER", "ORG", "LOC")
 """WikiANN's entity types, in the fixed order every prompt and extractor uses (EAT §4.1)."""
 
@@ -32,8 +34,6 @@ class Sentence:
     @property
     def text(self) -> str:
         """The sentence as a string, joined the way the language writes it."""
-        from eat_core.languages import join_tokens
-
         return join_tokens(self.tokens, self.lang)
 
 

@@ -27,7 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from eat_core.config.coerce import coerce
 from eat_core.config.run import RunConfig
+from eat_core.distill.filters import Candidate
+from eat_core.distill.projection import project_shard
 from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import (
     SilverRow,
@@ -36,6 +39,7 @@ from eat_core.distill.silver import (
     export_is_current,
     export_silver,
     judge_candidates,
+    row_dict,
     save_silver,
     signature_for,
     silver_id_for,
@@ -45,8 +49,20 @@ from eat_core.distill.silver import (
     teacher_candidates,
 )
 from eat_core.errors import ConfigError, DataError, EatError
-from eat_core.hashing import content_hash
+from eat_core.evaluation.checks import validate_request
+from eat_core.evaluation.data import load_language
+from eat_core.evaluation.identity import run_id_for
+from eat_core.evaluation.lifecycle import failure_summary
+from eat_core.evaluation.loop import evaluate
+from eat_core.evaluation.session import session_for
+from eat_core.evaluation.shards import shards_of
+from eat_core.extractors.token_classification import TokenClassificationExtractor
+from eat_core.hashing import content_hash, directory_fingerprint
+from eat_core.methods.model_transfer import iob2_from_labels
 from eat_core.store import Store
+from eat_core.training.extractor import ExtractorTrainConfig, train_extractor
+from eat_core.weights.fingerprint import model_fingerprint
+from eat_core.weights.resolve import check_model
 
 Progress = Callable[[str], None]
 log = logging.getLogger("eat")
@@ -83,16 +99,11 @@ def _say(progress: Progress | None) -> Progress:
 
 def coerce_distill(request: DistillRequest | dict | None) -> DistillRequest:
     """A :class:`DistillRequest` from itself or from flow parameters, with one-line errors naming the option."""
-    from eat_core.config.coerce import coerce
-
     return coerce(DistillRequest, request)
 
 
 def plan_distill(request: DistillRequest | dict, *, student: bool = True) -> DistillPlan:
     """Check everything that can be checked before a model loads (one line each, naming the option)."""
-    from eat_core.evaluation.checks import validate_request
-    from eat_core.weights.resolve import check_model
-
     r = coerce_distill(request)
     out = Path(r.out)
     if out.exists() and not out.is_dir():
@@ -106,7 +117,6 @@ def plan_distill(request: DistillRequest | dict, *, student: bool = True) -> Dis
     if student:
         check_model("--base-model", r.preset("base_model"))
         evaluation = student_eval_config(DistillPlan(r, teacher, source), "tiny:bert-tc", 0)
-        from eat_core.evaluation.data import load_language
 
         load_language(evaluation, r.lang)  # the evaluation split exists and parses (file and line otherwise)
     return DistillPlan(r, teacher, source)
@@ -116,8 +126,6 @@ def plan_distill(request: DistillRequest | dict, *, student: bool = True) -> Dis
 
 
 def teacher_key(plan: DistillPlan) -> str | None:
-    from eat_core.evaluation.identity import run_id_for
-
     return run_id_for(plan.teacher) if plan.teacher is not None else None
 
 
@@ -125,8 +133,6 @@ def tag_with_teacher(plan: DistillPlan, progress: Progress | None = None) -> str
     """Run (or resume) the teacher's evaluation run over the unlabelled corpus; its run id (None for projection)."""
     if plan.teacher is None:
         return None
-    from eat_core.evaluation.lifecycle import failure_summary
-    from eat_core.evaluation.loop import evaluate
 
     result = evaluate(plan.teacher, plan.request.db, progress=_say(progress))
     if result.failed_shards:
@@ -147,8 +153,6 @@ def silver_key(plan: DistillPlan, teacher_run: str | None) -> str:
     """The silver set's id: route, language, the teacher's run id (or the projection's input run key), filters."""
     r = plan.request
     if r.route == "projection":
-        from eat_core.evaluation.identity import run_id_for
-
         return silver_id_for(r.route, r.lang, {"source": run_id_for(plan.source), "filters": r.filter_settings()})
     return silver_id_for(r.route, r.lang, {"teacher_run": teacher_run, "filters": r.filter_settings()})
 
@@ -196,8 +200,6 @@ def build_silver(plan: DistillPlan, teacher_run: str | None, out: str | Path | N
 
 
 def _teacher_rows(plan: DistillPlan, store: Store, teacher_run: str) -> list[SilverRow]:
-    from eat_core.evaluation.data import load_language
-
     r = plan.request
     order = [s.id for s in load_language(plan.teacher, r.lang)]
     candidates = teacher_candidates(store, teacher_run, r.lang, order)
@@ -209,11 +211,6 @@ def _teacher_rows(plan: DistillPlan, store: Store, teacher_run: str) -> list[Sil
 
 def _projection_rows(plan: DistillPlan, store: Store, silver_id: str, signature: str, config: dict,
                      say: Progress) -> list[SilverRow]:
-    from eat_core.distill.filters import Candidate
-    from eat_core.distill.projection import project_shard
-    from eat_core.evaluation.data import load_language
-    from eat_core.evaluation.shards import shards_of
-
     r = plan.request
     english = load_language(plan.source, "en")
     shards = shards_of(english, plan.source.shard_size)
@@ -233,7 +230,6 @@ def _projection_rows(plan: DistillPlan, store: Store, silver_id: str, signature:
             candidates.append((c, index))
         rows = judge_candidates(candidates, "projection", settings, source="projection")
         base = sum(len(s) for s in shards[:index])
-        from eat_core.distill.silver import row_dict
 
         store.write_silver_shard(silver_id, index, [row_dict(row, base + k) for k, row in enumerate(rows)])
         say(f"{silver_id}: shard {index + 1}/{len(shards)} projected ({sum(x.kept for x in rows)}/{len(rows)} kept)")
@@ -245,8 +241,6 @@ def _projection_rows(plan: DistillPlan, store: Store, silver_id: str, signature:
 def _projection_translator(plan: DistillPlan, store: Store):
     """The translator over the LLM of the process's model session (``CachedLLM`` over the configured backend), so
     projection and an evaluation with the same models load them once."""
-    from eat_core.evaluation.session import session_for
-
     return session_for(plan.source, store).translator()
 
 
@@ -269,8 +263,6 @@ def student_dir(plan: DistillPlan, round: int = 0) -> Path:
 
 
 def train_config(plan: DistillPlan, silver: SilverSummary, round: int = 0):
-    from eat_core.training.extractor import ExtractorTrainConfig
-
     s = plan.request.student_settings()
     return ExtractorTrainConfig(kind="token-classification", base_model=s["base_model"], data_dir=silver.export_dir,
                                 lang=plan.request.lang, train_splits=("train",), eval_split="dev",
@@ -281,8 +273,6 @@ def train_config(plan: DistillPlan, silver: SilverSummary, round: int = 0):
 
 def student_key(plan: DistillPlan, silver_id: str, round: int = 0) -> str:
     """What the student is made from: its silver set (a content key), the settings, the base weights."""
-    from eat_core.weights.fingerprint import model_fingerprint
-
     settings = plan.request.student_settings()
     return content_hash({"silver": silver_id, "round": round, "settings": settings,
                          "base": model_fingerprint(settings["base_model"])[1]})[:16]
@@ -291,8 +281,6 @@ def student_key(plan: DistillPlan, silver_id: str, round: int = 0) -> str:
 def train_student(plan: DistillPlan, silver: SilverSummary, round: int = 0,
                   progress: Progress | None = None) -> dict:
     """Train (or reuse, or resume) the student on a silver set; its manifest carries the silver signature."""
-    from eat_core.training.extractor import train_extractor
-
     require_kept(silver)
     cfg = train_config(plan, silver, round)
     with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its logs; stdout is for results
@@ -338,9 +326,6 @@ def evaluation_key(student: dict, plan: DistillPlan, round: int = 0) -> str:
 
 def evaluate_student(plan: DistillPlan, student: dict, round: int = 0, progress: Progress | None = None) -> dict:
     """Evaluate (or resume evaluating) the student into a run; its run id and metrics (both F1 conventions)."""
-    from eat_core.evaluation.lifecycle import failure_summary
-    from eat_core.evaluation.loop import evaluate
-
     r = plan.request
     cfg = student_eval_config(plan, student["model_dir"], round)
     result = evaluate(cfg, r.db, progress=_say(progress))
@@ -360,8 +345,6 @@ def evaluate_student(plan: DistillPlan, student: dict, round: int = 0, progress:
 
 def relabel_key(plan: DistillPlan, base: SilverSummary, student: dict, round: int) -> str:
     """The self-trained silver set's id: its base set, the round, the filters, the student's weights."""
-    from eat_core.hashing import directory_fingerprint
-
     r = plan.request
     return silver_id_for(r.route, r.lang, {"base": base.silver_id, "round": round, "filters": r.filter_settings(),
                                            "student": directory_fingerprint(student["model_dir"])})
@@ -386,7 +369,6 @@ def relabel_silver(plan: DistillPlan, base: SilverSummary, student: dict, round:
     rows = stored_rows(store, base.silver_id)
     todo = [i for i, row in enumerate(rows) if not row.kept and row.tokens]
     tags = student_tags(student["model_dir"], [rows[i].tokens for i in todo]) if todo else []
-    from eat_core.distill.filters import Candidate
 
     relabelled = judge_candidates(
         [(Candidate(rows[i].sentence_id, rows[i].tokens, t, 0), rows[i].shard_index) for i, t in zip(todo, tags,
@@ -410,9 +392,6 @@ def relabel_silver(plan: DistillPlan, base: SilverSummary, student: dict, round:
 
 def student_tags(model_dir: str, tokens: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     """IOB2 tags the student gives each tokenised sentence."""
-    from eat_core.extractors.token_classification import TokenClassificationExtractor
-    from eat_core.methods.model_transfer import iob2_from_labels
-
     tagger = TokenClassificationExtractor(model_dir)
     return [iob2_from_labels(labels)[: len(t)] for labels, t in zip(tagger.word_labels([list(t) for t in tokens]),
                                                                       tokens, strict=True)]

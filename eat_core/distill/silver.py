@@ -25,6 +25,7 @@ from pathlib import Path
 from eat_core.distill.filters import RULES, Candidate, judge
 from eat_core.errors import DataError
 from eat_core.hashing import content_hash
+from eat_core.scoring.counts import _version
 from eat_core.store import Store
 
 SILVER_VERSION = "1"
@@ -89,8 +90,6 @@ def silver_id_for(route: str, lang: str, key: dict) -> str:
 
 def signature_for(route: str, lang: str, fields: dict) -> str:
     """``silver|route:eat|lang:zh|teacher:smoke-1a2b|...|eat-ner:0.1.0`` (sacrebleu-style, one line)."""
-    from eat_core.scoring.counts import _version
-
     parts = [f"route:{route}", f"lang:{lang}"] + [f"{k}:{_flat(v)}" for k, v in fields.items()]
     return "|".join(["silver", *parts, f"silver-version:{SILVER_VERSION}", f"eat-ner:{_version('eat-ner')}"])
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from eat_core.data.eacl_files import EaclPair
 from eat_core.store import Store
 
 log = logging.getLogger(__name__)
@@ -174,8 +175,6 @@ class Harvester:
 
 def harvested_pairs(store: Store, languages: Sequence[str]):
     """Raw (English entity, target title, target summary) pairs from stored pages, as ``EaclPair``."""
-    from eat_core.data.eacl_files import EaclPair
-
     targets, english = store.eacl_found_pages()
     pairs = []
     for entity, links in english:

@@ -16,6 +16,11 @@ from eat_core.config.requests import BaseRequest, EvalRequest
 from eat_core.config.run import RunConfig
 from eat_core.errors import ConfigError
 from eat_core.evaluation.data import load_language
+from eat_core.extractors import EXTRACTORS
+from eat_core.llm import BACKENDS
+from eat_core.methods import METHODS, method_class
+from eat_core.methods.direct import english_examples
+from eat_core.prompts import PromptSet
 from eat_core.store.location import check_db
 from eat_core.weights.resolve import check_model
 
@@ -38,9 +43,6 @@ def validate_config(cfg: RunConfig, *, data: bool = True) -> None:
     """Registry names, model paths and prompts of a resolved configuration, and (``data``) its data parsed with its
     limits. ``eat tag`` checks its models here too (``data=False``: its corpus is checked as it is scanned), so both
     commands refuse the same options with the same line."""
-    from eat_core.extractors import EXTRACTORS
-    from eat_core.methods import METHODS, method_class
-
     METHODS.check("--method", cfg.method.name)
     method = method_class(cfg.method.name)
     if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
@@ -53,8 +55,6 @@ def validate_config(cfg: RunConfig, *, data: bool = True) -> None:
     if method.needs_llm:
         _validate_llm(cfg)
     if cfg.method.name == "direct" and cfg.method.demonstrations > 0:
-        from eat_core.methods.direct import english_examples
-
         english_examples(cfg, cfg.method.demonstrations)  # the demonstrations file exists, parses, has entities
     if (method.needs_extractor or cfg.method.name == "model-transfer") and cfg.extractor.name != "heuristic":
         check_model("--extractor-model", cfg.extractor.model)
@@ -64,8 +64,6 @@ def validate_config(cfg: RunConfig, *, data: bool = True) -> None:
 
 
 def _validate_llm(cfg: RunConfig) -> None:
-    from eat_core.llm import BACKENDS
-
     BACKENDS.check("--llm-backend", cfg.llm.backend)
     if cfg.llm.backend == "openai":
         url = cfg.llm.base_url or ""
@@ -88,7 +86,6 @@ def _validate_llm(cfg: RunConfig) -> None:
 def _validate_prompts(cfg: RunConfig) -> None:
     if cfg.engine.prompts_dir and not Path(cfg.engine.prompts_dir).is_dir():
         raise ConfigError(f"engine.prompts_dir: no such directory {cfg.engine.prompts_dir!r}")
-    from eat_core.prompts import PromptSet
 
     PromptSet.load(cfg.engine.prompts_dir)  # placeholders and template names, bundled or overridden
 

@@ -7,7 +7,9 @@ import functools
 from pathlib import Path
 
 from eat_core.config.run import RunConfig
-from eat_core.data import load_split_with_report
+from eat_core.data import SAMPLE_DIR, load_split_with_report
+from eat_core.data.limits import InputLimits, apply_limits
+from eat_core.data.wikiann import find_split_file
 from eat_core.types import Sentence
 
 
@@ -16,10 +18,7 @@ def data_path(cfg, lang: str) -> str:
     if d.source == "hub":
         return f"hub:wikiann/{lang}/{d.split}"
     if d.source == "sample":
-        from eat_core.data import SAMPLE_DIR
-
         return str(SAMPLE_DIR / lang / f"{d.split}.tsv")
-    from eat_core.data.wikiann import find_split_file
 
     try:
         return str(find_split_file(d.data_dir, lang, d.split))
@@ -67,8 +66,6 @@ def load_language(cfg: RunConfig, lang: str) -> list[Sentence]:
 @functools.lru_cache(maxsize=32)
 def _load_limited(d, lang: str, stamp: tuple) -> tuple[tuple[Sentence, ...], tuple[tuple[str, int], ...]]:
     """Sentences within the input limits of ``d`` (a ``DataConfig``), and what truncation cut, by reason."""
-    from eat_core.data.limits import InputLimits, apply_limits
-
     sentences = _load_cached(d.source, lang, d.split, d.data_dir, d.repair_tags, d.limit, stamp)[0]
     path = None if d.source == "hub" else Path(data_path(RunConfig(data=d), lang))
     kept, cut = apply_limits(sentences, InputLimits.from_config(d), path=path)

@@ -85,8 +85,6 @@ def shard_content(cfg: RunConfig, lang: str, index: int) -> str:
 
 def compute_shard(cfg: RunConfig, lang: str, index: int, calls: dict[str, CachedCall] | None = None) -> ShardOutput:
     """Run one shard without touching the workspace; models load once per process and are reused."""
-    from eat_core.evaluation.identity import sentences_fingerprint
-
     sentences = shard_sentences(cfg, lang, index)
     memory = MemoryCalls(calls)
     predictions, cost = session_for(cfg, None).run_detached(sentences, memory)

@@ -20,6 +20,9 @@ from typing import Generic, TypeVar
 from eat_core.config.run import RunConfig
 from eat_core.evaluation.data import data_path, file_stamp, load_language
 from eat_core.hashing import content_hash, directory_fingerprint
+from eat_core.methods import method_class
+from eat_core.methods.direct import demonstrations_file, english_examples, render_demonstrations
+from eat_core.prompts import PromptSet
 from eat_core.types import RunInput
 from eat_core.weights.fingerprint import model_fingerprint
 
@@ -131,8 +134,6 @@ def uses_demonstrations(cfg) -> bool:
 
 def demonstrations_fingerprint(cfg) -> str:
     """The demonstrations text exactly as the prompts carry it: the examples used, not the whole file."""
-    from eat_core.methods.direct import english_examples, render_demonstrations
-
     return content_hash(render_demonstrations(english_examples(cfg, cfg.method.demonstrations)))[:16]
 
 
@@ -149,9 +150,6 @@ def model_inputs(cfg: RunConfig) -> tuple[RunInput, ...]:
 
 
 def _model_inputs(cfg: RunConfig) -> tuple[RunInput, ...]:
-    from eat_core.methods import method_class
-    from eat_core.prompts import PromptSet
-
     method = method_class(cfg.method.name)
     items = []
     if method.needs_llm:  # a method that never calls the LLM does not depend on it (model transfer)
@@ -168,7 +166,6 @@ def _model_inputs(cfg: RunConfig) -> tuple[RunInput, ...]:
         path, fp = model_fingerprint(cfg.extractor.model)
         items.append(RunInput("extractor", "model", path or cfg.extractor.model, fp))
     if uses_demonstrations(cfg):  # the English examples in every prompt: an edited file is a new run
-        from eat_core.methods.direct import demonstrations_file
 
         items.append(RunInput("demonstrations", "data", str(demonstrations_file(cfg)), demonstrations_fingerprint(cfg)))
     return tuple(items)
@@ -206,8 +203,6 @@ def model_paths(cfg: RunConfig) -> list[Path]:
     """Every local file or directory :func:`model_inputs` reads, for the memo's staleness stamp."""
     paths = [cfg.engine.prompts_dir, cfg.llm.adapter, cfg.llm.model, cfg.extractor.model]
     if uses_demonstrations(cfg):
-        from eat_core.methods.direct import demonstrations_file
-
         paths.append(demonstrations_file(cfg))
     return [Path(p) for p in paths if p and not str(p).startswith(("tiny:", "hub:")) and Path(p).exists()]
 

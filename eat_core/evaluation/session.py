@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING
 from eat_core.config.run import RunConfig
 from eat_core.errors import is_retryable
 from eat_core.evaluation.identity import LruCache, model_inputs
+from eat_core.extractors import load_extractor
 from eat_core.hashing import content_hash
+from eat_core.llm import load_backend
+from eat_core.llm.cache import CacheCounters, CachedLLM
+from eat_core.methods import load_method, method_class
+from eat_core.methods.eat import translator_for
 from eat_core.store import Store
 from eat_core.types import Prediction, Sentence
 
@@ -87,11 +92,6 @@ class ModelSession:
 
     def _load(self):
         if self._method is None:
-            from eat_core.extractors import load_extractor
-            from eat_core.llm import load_backend
-            from eat_core.llm.cache import CacheCounters, CachedLLM
-            from eat_core.methods import load_method, method_class
-
             method = method_class(self.cfg.method.name)
             parts = ([f"LLM {self.cfg.llm.model} ({self.cfg.llm.backend})"] if method.needs_llm else []) + (
                 [f"extractor {self.cfg.extractor.name}"] if method.needs_extractor else [])
@@ -120,9 +120,6 @@ class ModelSession:
     def run_detached(self, sentences: Sequence[Sentence], calls) -> tuple[list[Prediction], CallCost]:
         """Run a shard against a call store of its own (``calls``: what the workspace already had for it), for
         workers that never open the DuckDB file; the loaded models are reused, the method is rebuilt (cheap)."""
-        from eat_core.llm.cache import CacheCounters, CachedLLM
-        from eat_core.methods import load_method
-
         self.method()
         llm = CachedLLM(self._backend, calls) if self._backend else None
         method = load_method(self.cfg, llm, self._extractor)
@@ -135,10 +132,6 @@ class ModelSession:
     def translator(self):
         """The session's LLM (behind the call cache) as a translator without an extractor: what ``eat distill``
         projects silver labels with. Loads the LLM only, when no method of this session did so yet."""
-        from eat_core.llm import load_backend
-        from eat_core.llm.cache import CachedLLM
-        from eat_core.methods.eat import translator_for
-
         with self._load_lock:
             if self._llm is None:
                 self._backend = load_backend(self.cfg.llm)

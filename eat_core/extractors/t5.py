@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from eat_core.extractors.spans import locate_in_text
 from eat_core.types import ENTITY_TYPES, EnglishEntity
+from eat_core.weights.devices import pick_device
+from eat_core.weights.resolve import resolve_model_path
 
 INSTRUCTION = "Label the named entities of the sentence. Entity types: {types}. Answer as (TYPE, entity) pairs."
 
@@ -88,9 +90,6 @@ class T5Extractor:
 
     def __init__(self, model: str, *, batch_size: int = 32, max_new_tokens: int = 64, device: str = "auto") -> None:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
-        from eat_core.weights.devices import pick_device
-        from eat_core.weights.resolve import resolve_model_path
 
         path = resolve_model_path(model)
         self.device = pick_device(device)

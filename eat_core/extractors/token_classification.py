@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from eat_core.extractors.spans import word_spans
 from eat_core.types import EnglishEntity
+from eat_core.weights.devices import pick_device
+from eat_core.weights.resolve import resolve_model_path
 
 LABEL_MAP = {"PER": "PER", "PERSON": "PER", "ORG": "ORG", "ORGANIZATION": "ORG", "LOC": "LOC", "LOCATION": "LOC",
              "GPE": "LOC"}
@@ -52,9 +54,6 @@ class TokenClassificationExtractor:
     def __init__(self, model: str, *, batch_size: int = 32, device: str = "auto",
                  label_map: dict[str, str] | None = None) -> None:
         from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-        from eat_core.weights.devices import pick_device
-        from eat_core.weights.resolve import resolve_model_path
 
         path = resolve_model_path(model)
         self.device = pick_device(device)

@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from eat_core.bio import spans_from_tags
+from eat_core.data import SAMPLE_DIR
+from eat_core.data.wikiann import find_split_file, read_wikiann_file
 from eat_core.engine.translate import DualTranslator, TaggedShard, answer_failures
+from eat_core.errors import ConfigError, DataError
 from eat_core.languages import language_name
 from eat_core.methods.answers import parse_entities
 from eat_core.methods.eat import translator_for
@@ -68,8 +71,6 @@ def english_examples(cfg, k: int) -> list[Sentence]:
     """
     if k <= 0:
         return []
-    from eat_core.data.wikiann import read_wikiann_file
-    from eat_core.errors import DataError
 
     path = demonstrations_file(cfg)
     try:
@@ -89,10 +90,6 @@ def demonstrations_file(cfg) -> Path:
     Otherwise the data directory's English train split when it has one, else the bundled sample (said once per
     process, as it is not the user's data).
     """
-    from eat_core.data import SAMPLE_DIR
-    from eat_core.data.wikiann import find_split_file
-    from eat_core.errors import ConfigError, DataError
-
     if cfg.method.demo_data:
         try:
             return find_split_file(cfg.method.demo_data, "en", "train")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from eat_core.bio import repair_orphan_inside
 from eat_core.errors import ConfigError
 from eat_core.scoring.counts import RECOMMENDED_PROTOCOL, Counts, Score, Signature, micro, per_type
 from eat_core.scoring.entity_f1 import entity_counts, entity_signature
@@ -90,8 +91,6 @@ def protocol_counts(
     ``eat-official`` sees the tags as written (the official scorer reads raw files); the other protocols see them
     with every orphan ``I-X`` turned into ``B-X`` (conlleval's and seqeval's default reading).
     """
-    from eat_core.bio import repair_orphan_inside
-
     fixed_gold = [repair_orphan_inside(t)[0] for t in gold]
     fixed_pred = [repair_orphan_inside(t)[0] for t in pred]
     out: dict[str, tuple[Counts, Signature]] = {}

@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from eat_core.languages import is_character_tokenised
 from eat_core.scoring.counts import Signature
 
 BLEU_TOKENIZERS: dict[str, str] = {"zh": "zh", "ja": "char", "ko": "char"}
@@ -37,8 +38,6 @@ def bleu_signature(lang: str, tokenize: str | None = None) -> Signature:
 
 def entropy_units(text: str, lang: str) -> list[str]:
     """The symbols the entropy counts: characters for zh/ja, the BLEU tokeniser's tokens elsewhere."""
-    from eat_core.languages import is_character_tokenised
-
     if is_character_tokenised(lang):
         return [c for c in text if not c.isspace()]
     from sacrebleu.metrics.bleu import BLEU

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from eat_core.config.coerce import check_writable_dir, existing_parent
 from eat_core.errors import ConfigError
+from eat_core.store.base import opened_here
 
 DUCKDB_MAGIC = b"DUCK"
 """Bytes 8 to 11 of every DuckDB database file."""
@@ -20,7 +21,6 @@ def check_db(db: str | Path, option: str = "--db") -> Path:
     if path.is_dir():
         raise ConfigError(f"{option}: {path} is a directory; give a DuckDB file path")
     parent = existing_parent(path, option, "for the DuckDB file")
-    from eat_core.store.base import opened_here
 
     if path.exists() and not opened_here(path):  # a file this process has open is known good, and must stay shut
         try:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from eat_core.store.base import to_json
+from eat_core.types import RunInput
 
 
 class RunsStore:
@@ -109,8 +110,6 @@ class RunsStore:
 
     def get_run_inputs(self, run_id: str) -> dict:
         """``{name: RunInput}`` as recorded for ``run_id`` (empty for runs made before inputs were recorded)."""
-        from eat_core.types import RunInput
-
         self._ensure_migrated()
         rows = self.query("SELECT name, kind, path, fingerprint FROM run_inputs WHERE run_id = ? ORDER BY name",
                           [run_id])

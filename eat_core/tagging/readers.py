@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eat_core.data.columns import _LANG_PREFIX
 from eat_core.data.limits import InputLimits, model_tokens_bound
 from eat_core.errors import DataError
 from eat_core.hashing import canonical_json
@@ -218,8 +219,6 @@ _READERS = {"text": _text_records, "jsonl": _jsonl_records, "conll": _conll_reco
 
 def _conll_prefix(path: Path, lang: str) -> str:
     """``"zh:"`` when the first token of the file is ``zh:...`` and ``lang`` is ``zh`` (PAN-X), else ``""``."""
-    from eat_core.data.columns import _LANG_PREFIX
-
     with path.open("rb") as handle:
         for _, _, _, line in _lines(handle, path, 0, 1):
             parts = line.split("\t") if "\t" in line else line.split()

@@ -14,10 +14,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from eat_core.config.coerce import check_writable_dir, coerce, existing_parent, resolve_request
 from eat_core.config.requests import BaseRequest
 from eat_core.config.run import RunConfig
 from eat_core.errors import ConfigError
+from eat_core.evaluation.checks import validate_config
 from eat_core.languages import parse_languages
+from eat_core.store.location import check_db
+from eat_core.tagging.export import out_format
+from eat_core.tagging.readers import SUFFIXES
 
 
 class TagRequest(BaseRequest):
@@ -49,18 +54,11 @@ class TagRequest(BaseRequest):
 
 
 def coerce_tag_request(request: TagRequest | Mapping) -> TagRequest:
-    from eat_core.config.coerce import coerce
-
     return coerce(TagRequest, request)
 
 
 def validate_tag_request(request: TagRequest | Mapping) -> tuple[TagRequest, RunConfig]:
     """The request and its resolved ``RunConfig``; every check that needs no model (names, paths, options)."""
-    from eat_core.config.coerce import check_writable_dir, existing_parent, resolve_request
-    from eat_core.evaluation.checks import validate_config
-    from eat_core.store.location import check_db
-    from eat_core.tagging.export import out_format
-
     req = coerce_tag_request(request)
     path = Path(req.input)
     if not path.exists():
@@ -86,9 +84,6 @@ def check_input_format(req: TagRequest) -> None:
     file would be read as something it is not (a JSONL line as a CoNLL token) and tagged without a word. ``.txt``
     is generic (CoNLL files are often named so) and takes any ``--format``. The output's format always follows
     ``--out``'s suffix."""
-    from eat_core.tagging.export import out_format
-    from eat_core.tagging.readers import SUFFIXES
-
     suffix = Path(req.input).suffix.lower()
     named = SUFFIXES.get(suffix)
     if req.format != "auto" and named is not None and named != req.format and suffix not in (".txt", ".text"):

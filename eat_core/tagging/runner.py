@@ -26,6 +26,7 @@ from eat_core.data.limits import InputLimits
 from eat_core.errors import is_retryable, one_line
 from eat_core.evaluation.identity import model_inputs
 from eat_core.evaluation.lifecycle import TAG_RUN, end_run, failure_summary
+from eat_core.evaluation.progress import ProgressTracker
 from eat_core.evaluation.session import session_for, this_worker
 from eat_core.evaluation.shards import ShardOutcome, guarded_shard
 from eat_core.hashing import content_hash
@@ -170,8 +171,6 @@ def tag_corpus(request: TagRequest | Mapping, *, progress: Progress | None = Non
     (unless its error is permanent), then recorded while the others go on; the output is only moved onto
     ``request.out`` when every shard is done. Ctrl-C marks the run ``interrupted``; the same command resumes.
     """
-    from eat_core.evaluation.progress import ProgressTracker
-
     say = progress or (lambda message: None)
     plan = plan_tag(request)
     store = Store(plan.request.db)

@@ -19,15 +19,20 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from eat_core.bio import spans_from_tags
+from eat_core.config.run import ExtractorConfig
 from eat_core.data.wikiann import load_wikiann_local
 from eat_core.errors import ConfigError
-from eat_core.extractors.spans import entities_to_tags
+from eat_core.extractors import load_extractor
+from eat_core.extractors.spans import entities_to_tags, locate_in_text
+from eat_core.extractors.t5 import format_input, format_target, parse_output
 from eat_core.hashing import content_hash
 from eat_core.scoring.counts import micro
 from eat_core.scoring.entity_f1 import entity_counts
 from eat_core.scoring.token_f1 import token_counts
 from eat_core.training.steps import StepKey, finished_manifest, prepare_output, step_key
 from eat_core.types import ENTITY_TYPES, Sentence
+from eat_core.weights.fingerprint import model_fingerprint
+from eat_core.weights.resolve import resolve_model_path
 
 log = logging.getLogger(__name__)
 WIKIANN_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
@@ -98,8 +103,6 @@ def _args(cfg: ExtractorTrainConfig, seq2seq: bool):
 
 def _step_key(cfg: ExtractorTrainConfig, train: Sequence[Sentence], evaluation: Sequence[Sentence]) -> StepKey:
     """Everything that changes the trained extractor: settings, base weights, and the sentences actually read."""
-    from eat_core.weights.fingerprint import model_fingerprint
-
     return step_key("train_extractor", cfg.model_dump(mode="json"),
                     **{"base model": model_fingerprint(cfg.base_model)[1],
                        "training data": content_hash([[s.tokens, s.tags] for s in train])[:16],
@@ -120,10 +123,6 @@ def _train_t5(cfg, train, evaluation):
         EarlyStoppingCallback,
         Seq2SeqTrainer,
     )
-
-    from eat_core.extractors.spans import locate_in_text
-    from eat_core.extractors.t5 import format_input, format_target, parse_output
-    from eat_core.weights.resolve import resolve_model_path
 
     path = resolve_model_path(cfg.base_model)
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -168,8 +167,6 @@ def _train_token_classification(cfg, train, evaluation):
         EarlyStoppingCallback,
         Trainer,
     )
-
-    from eat_core.weights.resolve import resolve_model_path
 
     path = resolve_model_path(cfg.base_model)
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -239,9 +236,6 @@ def train_extractor(cfg: ExtractorTrainConfig, progress: Callable[[str], None] |
     result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(str(final))
     tokenizer.save_pretrained(str(final))
-
-    from eat_core.config.run import ExtractorConfig
-    from eat_core.extractors import load_extractor
 
     name = "t5" if cfg.kind == "t5" else "token-classification"
     extractor = load_extractor(ExtractorConfig(name=name, model=str(final), batch_size=cfg.batch_size,

@@ -19,6 +19,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from eat_core.errors import ConfigError, DataError
+from eat_core.hashing import content_hash, directory_fingerprint
+from eat_core.training.steps import finished_manifest, prepare_output, step_key
+from eat_core.weights.devices import pick_device, pick_dtype, quantization_config
+from eat_core.weights.fingerprint import model_fingerprint
+from eat_core.weights.resolve import resolve_model_path
 
 log = logging.getLogger(__name__)
 ROLE_MAP = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
@@ -122,12 +127,6 @@ def finetune(cfg: FinetuneConfig, progress: Callable[[str], None] | None = None)
         TrainingArguments,
         set_seed,
     )
-
-    from eat_core.hashing import content_hash, directory_fingerprint
-    from eat_core.training.steps import finished_manifest, prepare_output, step_key
-    from eat_core.weights.devices import pick_device, pick_dtype, quantization_config
-    from eat_core.weights.fingerprint import model_fingerprint
-    from eat_core.weights.resolve import resolve_model_path
 
     set_seed(cfg.seed)
     path = resolve_model_path(cfg.base_model)

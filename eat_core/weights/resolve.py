@@ -12,13 +12,13 @@ from pathlib import Path
 
 from eat_core.config.coerce import check_name
 from eat_core.errors import ConfigError
+from eat_core.weights import tiny as tiny_models
 
 
 def resolve_model_path(model: str) -> str:
     """``tiny:qwen2``/``tiny:t5``/``tiny:bert-tc`` build a local tiny model; anything else is returned unchanged."""
     if not model.startswith("tiny:"):
         return model
-    from eat_core.weights import tiny as tiny_models
 
     kind = model.split(":", 1)[1]
     if kind not in TINY_BUILDERS:

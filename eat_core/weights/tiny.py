@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 
 from eat_core.data import SAMPLE_DIR
+from eat_core.data.wikiann import HUB_LABELS, load_wikiann_local
+from eat_core.languages import join_tokens
 
 TINY_VERSION = "1"
 """Bump when the recipe changes, so cached builds are rebuilt."""
@@ -41,9 +43,6 @@ def default_cache_dir() -> Path:
 
 def fixture_corpus() -> list[str]:
     """Text covering English and the scripts of ar, hi, hy, ja, ka, ko, ru, zh (the bundled real sample)."""
-    from eat_core.data.wikiann import load_wikiann_local
-    from eat_core.languages import join_tokens
-
     lines = list(_EXTRA_TEXT)
     for lang_dir in sorted(p for p in SAMPLE_DIR.iterdir() if p.is_dir()):
         sentences, _ = load_wikiann_local(SAMPLE_DIR, lang_dir.name, "dev")
@@ -145,8 +144,6 @@ def build_tiny_token_classifier(root: Path | None = None, *, seed: int = 0, hidd
         return path
     import torch
     from transformers import BertConfig, BertForTokenClassification
-
-    from eat_core.data.wikiann import HUB_LABELS
 
     tokenizer = train_tokenizer()
     tokenizer.cls_token, tokenizer.sep_token = "<|im_start|>", "</s>"

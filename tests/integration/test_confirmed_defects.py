@@ -179,7 +179,7 @@ def test_a_failed_student_evaluation_raises_student_failed(tmp_path, monkeypatch
         seen.append(cfg)
         return evaluation.EvalResult("student-eat-0123456789", failed_shards=[("de", 0, "RuntimeError: boom")])
 
-    monkeypatch.setattr(evaluation, "evaluate", failed_evaluation)
+    monkeypatch.setattr(pipeline, "evaluate", failed_evaluation)  # the name the pipeline calls
     student = {"model_dir": str(tmp_path / "student"), "step_key": "k", "silver": {"silver_id": "s"}}
     with pytest.raises(EatError) as info:
         pipeline.evaluate_student(plan, student, 0, progress=lambda m: None)

@@ -192,3 +192,43 @@ def test_every_first_party_import_names_an_existing_module():
                 missing += [f"{name}: import {a.name}" for a in node.names
                             if a.name.split(".")[0] in PACKAGES and a.name not in files]
     assert missing == []
+
+
+def function_level_eat_core_imports(root: Path) -> list[str]:
+    """``path:line`` of each ``from eat_core... import`` inside a function of ``root`` without a ``# lazy:`` reason."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for fn in ast.walk(ast.parse(source)):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith("eat_core")) \
+                        and not any("# lazy:" in line for line in lines[node.lineno - 1: node.end_lineno]):
+                    found.append(f"{path.relative_to(root.parent)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    return sorted(set(found))
+
+
+def test_eat_core_imports_eat_core_at_top_level_only(tmp_path):
+    """Inside eat_core an import of eat_core sits at the top of the module, where a reader sees the dependencies;
+    imports inside functions are for heavy optional libraries, or carry ``# lazy: <reason>`` (a cycle, torch)."""
+    assert function_level_eat_core_imports(REPO / "eat_core") == []
+    planted = tmp_path / "eat_core" / "m.py"
+    planted.parent.mkdir()
+    planted.write_text("def f():\n    from eat_core.bio import x\n\n\n"
+                       "def g():\n    from eat_core.bio import y  # lazy: pulls in torch\n", encoding="utf-8")
+    assert function_level_eat_core_imports(tmp_path / "eat_core") == ["eat_core/m.py:2: from eat_core.bio import x"]
+
+
+def test_light_modules_load_no_heavy_library():
+    """Settings, the store, run identity and the checks are imported by every command and Prefect worker: none may
+    pull in torch, transformers, pandas or matplotlib (those load inside the functions that need them)."""
+    code = (
+        "import sys\n"
+        "import eat_core.config.run, eat_core.store, eat_core.evaluation.identity, eat_core.evaluation.checks\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'pandas', 'matplotlib', 'datasets', 'peft') "
+        "if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "[]"
