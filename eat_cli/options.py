@@ -56,7 +56,7 @@ MaxSteps = Annotated[int, typer.Option(help="stop training after this many optim
 # Silver sets (eat silver, eat distill)
 Route = Annotated[str, typer.Option(help="eat (EAT as teacher), crop (CROP as teacher) or projection "
                                          "(translate-train label projection)")]
-MaxWords = Annotated[int, typer.Option(help="drop sentences longer than this many tokens (CROP: 128)")]
-MaxEntities = Annotated[int, typer.Option(help="drop sentences with more entities (default: crop 5, else none)")]
+MaxWords = Annotated[int, typer.Option(help="leave out sentences longer than this many tokens (CROP: 128)")]
+MaxEntities = Annotated[int, typer.Option(help="leave out sentences with more entities (default: crop 5, else none)")]
 KeepEmpty = Annotated[bool, typer.Option("--keep-empty", help="keep sentences the labeller found no entity in")]
 DevShare = Annotated[float, typer.Option(help="share of kept sentences held out as the silver dev split")]

@@ -153,7 +153,7 @@ def _result(title: str, tokens, gold, pred, lang: str, names: tuple[str, ...]) -
 
     counts = protocol_counts(tokens, gold, pred, lang, names)
     with_gold = sum(any(t != "O" for t in g) for g in gold)
-    return {"title": f"{title}  sentences {len(gold)} ({with_gold} with gold entities)",
+    return {"title": f"{title}  sentences {len(gold)} ({with_gold} of them with gold entities)",
             "scores": {name: (micro(c), per_type(c)) for name, (c, _) in counts.items()},
             "signatures": {name: str(sig) for name, (_, sig) in counts.items()}}
 

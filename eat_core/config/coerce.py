@@ -149,7 +149,7 @@ def existing_parent(path: Path, option: str, what: str) -> Path:
 
 
 def check_writable_dir(directory: Path, option: str, what: str) -> None:
-    """Create and remove a probe file in ``directory``: the one check that root, read-only mounts and ACLs all
+    """A probe file created and removed in ``directory``: the one check that root, read-only mounts and ACLs all
     answer truthfully (``os.access`` says yes to root in a mode-555 directory that root can indeed write, and
     yes on a read-only mount that nobody can)."""
     import tempfile

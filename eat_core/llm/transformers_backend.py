@@ -142,7 +142,7 @@ def request_seed(seed: int, prompt: str) -> int:
 
 
 def load_adapter(model, adapter: str):
-    """Attach a PEFT LoRA adapter directory (what ``eat finetune`` writes)."""
+    """The model with a PEFT LoRA adapter directory (what ``eat finetune`` writes) attached."""
     from peft import PeftModel
 
     if not (Path(adapter) / "adapter_config.json").is_file():

@@ -25,12 +25,14 @@ from eat_core.evaluation.checks import validate_config
     (EvalRequest(limit=3), {"limit": 3}),
 ])
 def test_good_requests_are_normalised(request_, expected):
-    req = coerce_request(request_)
+    req, execution = coerce_request(request_)  # execution options (Dask, Prefect) come back beside the request
     assert isinstance(req, EvalRequest)
     for name, value in expected.items():
         if name == "languages":
             value = tuple(value)
             assert tuple(req.languages) == value
+        elif name.startswith("dask_"):
+            assert getattr(execution, name) == value
         else:
             assert getattr(req, name) == value
 
