@@ -9,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.states import Failed
 
+from eat_core.eacl.harvest import check_user_agent
+from eat_core.errors import EatError
 from tasks.eacl import build_task, harvest_task
 
 
@@ -34,6 +37,11 @@ def eacl_refresh(db: str = "eat.duckdb", languages: list[str] = ["ar", "hi", "hy
                  official_dir: str | None = None, conll_file: str | None = None, out_dir: str = "eacl",
                  rate_per_s: float = 5.0, max_age_days: float = 30.0, max_seconds: float | None = 3600,
                  endpoint: str | None = None, seed: int = 42, valid_ratio: float = 0.1) -> dict:
+    try:
+        check_user_agent(user_agent)  # before any request: a harvest without a contact is refused, scheduled or not
+    except EatError as exc:
+        get_run_logger().error("%s", exc)
+        return Failed(message=str(exc))
     entities = _entities(entities_file, official_dir, conll_file)
     if not entities:
         raise ValueError("no English entities: set entities_file, official_dir or conll_file")

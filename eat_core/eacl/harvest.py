@@ -18,6 +18,7 @@ MediaWiki-compatible server (a mirror, or the test server on 127.0.0.1).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from eat_core.data.eacl_files import EaclPair
+from eat_core.errors import ConfigError
 from eat_core.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,19 @@ class HarvestReport:
     requests: int = 0
 
 
+_CONTACT = re.compile(r"[^\s@()]+@[^\s@()]+\.[^\s@()]+|https?://\S+")
+
+
+def check_user_agent(user_agent: str | None, option: str = "user_agent") -> str:
+    """Wikimedia's User-Agent policy asks every client for a way to reach its operator: an e-mail address or a URL.
+    A scheduled harvest that sends the placeholder would be blocked, and would deserve it."""
+    if not user_agent or "set a contact address" in user_agent or not _CONTACT.search(user_agent):
+        raise ConfigError(f"{option}: {user_agent!r} gives no contact; Wikimedia's policy requires one (an e-mail "
+                          "address or URL), e.g. 'eat-ner/0.1 (you@example.org)': set the eacl/refresh deployment's "
+                          "user_agent parameter (prefect.yaml) or `eat eacl harvest --user-agent`")
+    return user_agent
+
+
 class Harvester:
     def __init__(self, store: Store, languages: Sequence[str], *, user_agent: str, rate_per_s: float = 5.0,
                  max_retries: int = 3, retry_wait: float = 1.0, timeout_s: float = 10.0,
@@ -83,8 +98,7 @@ class Harvester:
                  progress: Callable[[str], None] | None = None) -> None:
         import wikipediaapi
 
-        if len(user_agent.strip()) < 5:
-            raise ValueError("a descriptive user agent is required, e.g. 'eat-ner/0.1 (you@example.org)'")
+        check_user_agent(user_agent)
         self.store = store
         self.languages = list(languages)
         self.max_age = timedelta(days=max_age_days)

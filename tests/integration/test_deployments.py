@@ -42,7 +42,9 @@ def prefect_env(tmp_path_factory):
     port = _free_port()
     env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                PREFECT_API_URL=f"http://127.0.0.1:{port}/api", EAT_CHECKOUT=str(REPO), HF_HUB_OFFLINE="1",
-               EAT_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "eat-cache"), PYTHONUNBUFFERED="1")
+               EAT_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "eat-cache"), PYTHONUNBUFFERED="1",
+               PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2")  # the scheduler's first pass within seconds
+    env["EAT_SERVER_LOG"] = str(home / "server.log")
     log = open(home / "server.log", "w")  # noqa: SIM115 - closed at teardown
     server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -201,3 +203,37 @@ def test_eacl_refresh_deployment_is_scheduled_and_harvests_through_a_worker(pref
     kept = Store(db).query("SELECT lang, tgt_entity FROM eacl_pairs WHERE kept ORDER BY lang, tgt_entity")
     assert kept == [("ru", "Европейский союз"), ("zh", "巴黎"), ("zh", "欧洲联盟")]
     assert (tmp_path / "eacl" / "eacl_zh_train.json").is_file()
+
+
+def test_the_scheduler_creates_the_weekly_refresh_runs_without_error(prefect_env):
+    """With SQLAlchemy 2.1, Prefect 3.8's scheduler fails every loop ("Can't evaluate bulk DML statement") and creates
+    no run, so the weekly eacl/refresh never happens; pyproject.toml pins SQLAlchemy below 2.1 for this."""
+    import httpx
+
+    api = prefect_env["PREFECT_API_URL"]
+    deployment = httpx.get(f"{api}/deployments/name/eacl/refresh", timeout=30).json()
+    body = {"deployments": {"id": {"any_": [deployment["id"]]}},
+            "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}}
+    deadline, scheduled = time.monotonic() + 90, []
+    while not scheduled and time.monotonic() < deadline:
+        scheduled = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=30).json()
+        time.sleep(1)
+    log = Path(prefect_env["EAT_SERVER_LOG"]).read_text(encoding="utf-8", errors="replace")
+    assert "bulk DML" not in log and "Unexpected error in: Scheduler" not in log, log[-3000:]
+    assert scheduled, "the scheduler created no run of eacl/refresh in 90 s"
+    times = sorted(run["expected_start_time"] for run in scheduled)
+    assert all(t.endswith(("T03:00:00Z", "T03:00:00+00:00")) for t in times), times  # Sundays, 03:00 UTC
+
+
+def test_a_refresh_without_a_contact_address_is_refused_before_any_request(prefect_env, tmp_path):
+    """The deployment's placeholder user agent ("set a contact address") never reaches Wikipedia: the run fails at
+    once with one line naming the parameter."""
+    params = {"db": str(tmp_path / "eacl.duckdb"), "languages": ["zh"], "official_dir": None,
+              "entities_file": None, "endpoint": "http://127.0.0.1:9/unreachable"}  # the yaml's user_agent applies
+    out = prefect(prefect_env, "deployment", "run", "eacl/refresh", "--params", json.dumps(params))
+    flow_run_id = re.search(r"flow-run/([0-9a-f-]{36})", out).group(1)
+    assert worker(prefect_env, "--run-once").wait(timeout=300) == 0
+    state, message = flow_run_state(prefect_env, flow_run_id)
+    assert state == "FAILED"
+    assert message.startswith("user_agent: ") and "contact" in message and "\n" not in message, message
+    assert not (tmp_path / "eacl.duckdb").exists()  # refused before the harvest opened the workspace
