@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from eat_core.errors import EatError
 
 STARTUP_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+_shared: list[str] = []  # the PREFECT_API_URL this module exported for child processes (removed when it stops)
 _started: list = []  # the server start_server() launched in this process (stop_server() stops only that one)
 
 
@@ -123,7 +124,7 @@ def start_server() -> str | None:
     guarded = _guarded_server_class()
     current = SubprocessASGIServer._instances.get(None)
     if current is not None and current.running:
-        return current.api_url  # already started in this process (by us or by Prefect)
+        return _share(current.api_url)  # already started in this process (by us or by Prefect)
     SubprocessASGIServer._instances.pop(None, None)
     server = guarded()
     _started.append(server)
@@ -143,7 +144,22 @@ def start_server() -> str | None:
             "a server with 'prefect server start' and set PREFECT_API_URL, or use --direct") from None
     logging.getLogger("prefect").info("temporary Prefect server on %s (ready in %.0f s; it stops with this command)",
                                       server.address, time.monotonic() - t0)
-    return server.api_url
+    return _share(server.api_url)
+
+
+def _share(api_url: str) -> str:
+    """Child processes (local Dask workers running shard tasks, subprocesses) use this server: without
+    PREFECT_API_URL each would start a temporary server of its own, which outlives a worker the nanny kills."""
+    if "PREFECT_API_URL" not in os.environ:
+        os.environ["PREFECT_API_URL"] = api_url
+        _shared.append(api_url)
+    return api_url
+
+
+def _unshare() -> None:
+    while _shared:
+        if os.environ.get("PREFECT_API_URL") == _shared.pop():
+            del os.environ["PREFECT_API_URL"]
 
 
 def drain_prefect(timeout_s: float = 30) -> None:
@@ -161,6 +177,7 @@ def stop_server() -> None:
     while _started:
         with _quiet_prefect():
             _started.pop().stop()
+    _unshare()
 
 
 def stop_all_servers() -> None:
@@ -168,6 +185,7 @@ def stop_all_servers() -> None:
     atexit stop would log to a stream pytest has closed by then)."""
     server_module = sys.modules.get("prefect.server.api.server")
     _started.clear()
+    _unshare()
     if server_module is None:
         return
     drain_prefect()

@@ -7,6 +7,8 @@ import os
 import signal
 import threading
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,30 @@ from eat_core.store import Store
 
 pytestmark = pytest.mark.slow
 QUERY = "SELECT sentence_id, pred, failures, english, roundtrip, transcript FROM predictions ORDER BY sentence_id"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_prefect_server():
+    """One temporary server for the flows of this module, as `eat run` starts it: its URL goes to the Dask
+    workers through the environment, so they do not start temporary servers of their own."""
+    from eat_cli.prefect_server import start_server, stop_server
+
+    start_server()
+    yield
+    stop_server()
+
+
+def prefect_servers_marked(mark: str) -> list[int]:
+    """Live Prefect server processes whose environment carries ``mark`` (started under this test)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            if b"prefect.server.api.server" in cmdline and mark.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def request(db, **extra) -> EvalRequest:
@@ -75,6 +101,8 @@ def test_a_killed_worker_loses_nothing_and_readers_work_during_the_run(tmp_path)
     from flows.full_eval import full_eval
 
     db = tmp_path / "killed.duckdb"
+    mark = f"eat-test-{uuid.uuid4().hex}"
+    os.environ["EAT_TEST_MARK"] = mark  # the workers inherit it: any server they started would carry it
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, Client(cluster) as client:
         outcome = {}
         thread = threading.Thread(target=lambda: outcome.update(
@@ -100,3 +128,6 @@ def test_a_killed_worker_loses_nothing_and_readers_work_during_the_run(tmp_path)
     assert rows == in_process(tmp_path)
     assert len(rows) == 8 and len({r[0] for r in rows}) == 8  # nothing lost, nothing written twice
     assert Store(db).query("SELECT count(*) FROM shards WHERE status = 'done'")[0][0] == 8
+    del os.environ["EAT_TEST_MARK"]
+    time.sleep(2)
+    assert prefect_servers_marked(mark) == []  # the workers used the flow's server: none outlives them
