@@ -161,15 +161,18 @@ def test_no_prefect_import_in_eat_core_source():
     assert offenders == []
 
 
-def test_importing_every_eat_core_module_loads_no_prefect():
-    code = (
-        "import importlib, pkgutil, sys, eat_core\n"
-        "for m in pkgutil.walk_packages(eat_core.__path__, 'eat_core.'):\n"
-        "    importlib.import_module(m.name)\n"
-        "print('prefect' in sys.modules)\n"
-    )
+def loaded_in_a_fresh_process(imports: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of ``watched`` a fresh interpreter has loaded after running ``imports``."""
+    code = f"import sys\n{imports}\nprint(' '.join(m for m in {watched!r} if m in sys.modules))\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
-    assert out.stdout.strip() == "False"
+    return out.stdout.split()
+
+
+def test_importing_every_eat_core_module_loads_no_prefect():
+    every_module = ("import importlib, pkgutil, eat_core\n"
+                    "for m in pkgutil.walk_packages(eat_core.__path__, 'eat_core.'):\n"
+                    "    importlib.import_module(m.name)")
+    assert loaded_in_a_fresh_process(every_module, ("prefect",)) == []
 
 
 def test_every_first_party_import_names_an_existing_module():
@@ -224,11 +227,6 @@ def test_eat_core_imports_eat_core_at_top_level_only(tmp_path):
 def test_light_modules_load_no_heavy_library():
     """Settings, the store, run identity and the checks are imported by every command and Prefect worker: none may
     pull in torch, transformers, pandas or matplotlib (those load inside the functions that need them)."""
-    code = (
-        "import sys\n"
-        "import eat_core.config.run, eat_core.store, eat_core.evaluation.identity, eat_core.evaluation.checks\n"
-        "print(sorted(m for m in ('torch', 'transformers', 'pandas', 'matplotlib', 'datasets', 'peft') "
-        "if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
-    assert out.stdout.strip() == "[]"
+    light = "import eat_core.config.run, eat_core.store, eat_core.evaluation.identity, eat_core.evaluation.checks"
+    heavy = ("torch", "transformers", "pandas", "matplotlib", "datasets", "peft")
+    assert loaded_in_a_fresh_process(light, heavy) == []
