@@ -1,4 +1,4 @@
-"""``distill`` (deployment eat/distill): teacher -> silver set -> student -> evaluation, as cached tasks.
+"""``distill`` (deployment distill/student): teacher -> silver set -> student -> evaluation, as cached tasks.
 
 The request is validated first (one line as the state message on a bad parameter, nothing run). Each step is a task
 keyed by its content (``tasks/distill.py``), so a new flow run with the same parameters after a crash finds the
@@ -11,6 +11,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
+from eat_core.config.coerce import named_as_typed
+from eat_core.config.labels import run_labels
 from eat_core.distill.pipeline import (
     coerce_distill,
     evaluation_key,
@@ -25,6 +27,7 @@ from eat_core.distill.pipeline import (
 from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import SilverSummary
 from eat_core.errors import EatError
+from flows.naming import add_run_tags, flow_run_namer
 from tasks.distill import (
     build_silver_task,
     cached,
@@ -35,25 +38,26 @@ from tasks.distill import (
 )
 
 
-def _flow_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    request = flow_run.parameters.get("request")
-    data = request.model_dump() if isinstance(request, DistillRequest) else request if isinstance(request, dict) \
-        else {}
-    return f"distill-{data.get('route', 'eat')}-{data.get('lang', 'zh')}"
-
-
-@flow(name="eat", flow_run_name=_flow_run_name, log_prints=True, validate_parameters=False)
+@flow(name="distill", flow_run_name=flow_run_namer("distill", DistillRequest), log_prints=True,
+      validate_parameters=False)
 def distill_flow(request: DistillRequest = DistillRequest()) -> dict:
-    """Distil a student from a teacher's silver set; returns the silver sets, students and evaluation runs."""
+    """Distil a student from a teacher's silver set; returns the silver sets, students and evaluation runs.
+
+    The run is named after the route (the teacher's method), the teacher's model and the target language.
+
+    Args:
+        request: the route, the target language, the profile whose LLM, extractor and data the teacher borrows,
+            the silver set's filters and the student's training settings; empty fields take the profile's preset.
+    """
     logger = get_run_logger()
     try:
-        request = coerce_distill(request)
-        plan = plan_distill(request)
+        with named_as_typed(request, DistillRequest):
+            request = coerce_distill(request)
+            plan = plan_distill(request)
     except EatError as exc:
         logger.error("%s", exc)
         return Failed(message=str(exc))
+    add_run_tags(run_labels("distill", request).tags)
     db, lang = request.db, request.lang
     teacher_run = cached(tag_teacher_task, db)(request, key=teacher_key(plan))
     base = cached(build_silver_task, db)(request, teacher_run, key=silver_key(plan, teacher_run),

@@ -14,7 +14,8 @@ from prefect.exceptions import TerminationSignal
 from prefect.futures import wait
 from prefect.states import Failed
 
-from eat_core.config.coerce import coerce_request
+from eat_core.config.coerce import coerce_request, named_as_typed
+from eat_core.config.labels import run_labels
 from eat_core.config.requests import EvalRequest, ExecutionOptions
 from eat_core.errors import EatError, one_line
 from eat_core.evaluation.checks import validate_request
@@ -23,38 +24,39 @@ from eat_core.evaluation.lifecycle import end_run, failure_summary
 from eat_core.evaluation.progress import ProgressTracker
 from eat_core.evaluation.shards import ShardOutcome
 from eat_core.store import Store
+from flows.naming import add_run_tags, flow_run_namer
 from tasks import interrupt
 from tasks.artifacts import publish_results_task
 from tasks.distributed import run_on_dask, uses_dask
 from tasks.evaluation import plan_shards_task, score_run_task, shard_task
 
 
-def _flow_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    request = flow_run.parameters.get("request")
-    if isinstance(request, EvalRequest):
-        return f"full-eval-{request.profile}"
-    return f"full-eval-{request.get('profile', 'smoke') if isinstance(request, dict) else 'smoke'}"
-
-
-@flow(name="eat", flow_run_name=_flow_run_name, log_prints=True, validate_parameters=False)
+@flow(name="eat", flow_run_name=flow_run_namer("full-eval", EvalRequest), log_prints=True,
+      validate_parameters=False)
 def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_delay_s: float = 2.0,
               execution: ExecutionOptions | None = None) -> dict:
-    """Evaluate EAT on every requested language; returns the run id and per-language scores.
-
-    ``execution``: where shards run (Dask, a concurrency tag); deployments may also pass these inside ``request``.
+    """Evaluate a method (EAT by default) on every requested language; returns the run id and per-language scores.
 
     The request is validated first, as ``eat run`` does (parameters are validated here, not by Prefect, so a bad
-    one fails the run at once with one line as its state message: no shard is planned, nothing is retried).
+    one fails the run at once with one line naming the parameter as its state message: no shard is planned,
+    nothing is retried). The flow name stays ``eat`` so the deployment is still ``eat/full-eval``.
+
+    Args:
+        request: what to evaluate: a profile plus overrides; fields left empty take the profile's value.
+        retries: retries of a failed shard (an error no retry can fix, such as a missing model, is not retried).
+        retry_delay_s: seconds between a shard's retries.
+        execution: where shards run (Dask, a Prefect concurrency tag), not what they compute; a deployment may
+            also pass these inside request.
     """
     logger = get_run_logger()
     try:
-        request, execution = coerce_request(request, execution)
-        cfg = validate_request(request)
+        with named_as_typed(request, EvalRequest, ExecutionOptions):
+            request, execution = coerce_request(request, execution)
+            cfg = validate_request(request)
     except EatError as exc:
         logger.error("%s", exc)
         return Failed(message=str(exc))
+    add_run_tags(run_labels("full-eval", request).tags)
     run_id = request.run_id or run_id_for(cfg)
     try:
         with interrupt.reclaim_sigterm():

@@ -9,40 +9,50 @@ each shard as soon as those before it are written.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import flow, get_run_logger
 from prefect.exceptions import TerminationSignal
 from prefect.futures import wait
 from prefect.states import Failed
 
+from eat_core.config.coerce import named_as_typed
+from eat_core.config.labels import run_labels
 from eat_core.errors import EatError, one_line
 from eat_core.evaluation.lifecycle import TAG_RUN, end_run, failure_summary
 from eat_core.evaluation.progress import ProgressTracker
 from eat_core.store import Store
 from eat_core.tagging.export import OrderedWriter
 from eat_core.tagging.request import TagRequest, coerce_tag_request, validate_tag_request
+from flows.naming import add_run_tags, flow_run_namer
 from tasks import interrupt
 from tasks.tagging import finish_tag_task, plan_tag_task, tag_shard_task
 
 
-def _flow_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    request = flow_run.parameters.get("request")
-    lang = request.lang if isinstance(request, TagRequest) else (request or {}).get("lang", "xx")
-    return f"tag-{lang}"
+def _input_name(request: TagRequest) -> str:
+    return Path(request.input).name
 
 
-@flow(name="eat", flow_run_name=_flow_run_name, log_prints=True, validate_parameters=False)
+@flow(name="tag", flow_run_name=flow_run_namer("tag", TagRequest, _input_name), log_prints=True,
+      validate_parameters=False)
 def tag_corpus(request: TagRequest | dict, retries: int = 2, retry_delay_s: float = 2.0) -> dict:
-    """Tag ``request.input`` into ``request.out``; returns the tag run id and counts."""
+    """Tag ``request.input`` into ``request.out``; returns the tag run id and counts (deployment ``tag/corpus``).
+
+    Args:
+        request: the corpus, its language, the output file, and a profile plus overrides.
+        retries: retries of a failed shard (an error no retry can fix, such as a missing model, is not retried).
+        retry_delay_s: seconds between a shard's retries.
+    """
     logger = get_run_logger()
     try:
-        request = coerce_tag_request(request)
-        validate_tag_request(request)
-        plan = plan_tag_task(request)
+        with named_as_typed(request, TagRequest):
+            request = coerce_tag_request(request)
+            validate_tag_request(request)
+            plan = plan_tag_task(request)
     except EatError as exc:
         logger.error("%s", exc)
         return Failed(message=str(exc))
+    add_run_tags(run_labels("tag", request, _input_name(request)).tags)
     run_id, store = plan["run_id"], Store(request.db)
     writer = OrderedWriter(request.out)
     try:

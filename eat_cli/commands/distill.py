@@ -11,7 +11,6 @@ from eat_cli.app import _error, flow_result, friendly, progress
 from eat_cli.options import (
     DEFAULT_DB,
     BaseUrl,
-    Data,
     Db,
     DevShare,
     Direct,
@@ -29,8 +28,11 @@ from eat_cli.options import (
     Route,
     Seed,
     ShardSize,
-    Split,
 )
+from eat_core.config.fields import DISTILL
+
+TeacherSplit = Annotated[str, typer.Option("--split", help=DISTILL["split"])]
+TargetData = Annotated[Path, typer.Option("--data", help=DISTILL["data_dir"])]
 
 
 def _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
@@ -62,9 +64,9 @@ def silver(
     lang: Annotated[str, typer.Option(help="target language(s), comma-separated, e.g. zh or zh,ja")] = ...,
     out: Annotated[Path, typer.Option(help="export directory: OUT/<lang>/train.tsv, dev.tsv and silver.json")] = ...,
     profile: Profile = "smoke",
-    data: Data = None,
+    data: TargetData = None,
     db: Db = DEFAULT_DB,
-    split: Split = None,
+    split: TeacherSplit = None,
     limit: Limit = None,
     llm_backend: LlmBackend = None,
     llm: Llm = None,
@@ -103,23 +105,19 @@ def silver(
 @friendly
 def distill(
     route: Route = "eat",
-    lang: Annotated[str, typer.Option(help="target language, e.g. zh")] = ...,
-    out: Annotated[Path, typer.Option(help="directory for OUT/<route>/silver/ and the student "
-                                           "OUT/<route>/student-<lang>/")] = ...,
+    lang: Annotated[str, typer.Option(help=DISTILL["lang"])] = ...,
+    out: Annotated[Path, typer.Option(help=DISTILL["out"])] = ...,
     profile: Profile = "smoke",
-    data: Data = None,
+    data: TargetData = None,
     db: Db = DEFAULT_DB,
-    split: Split = None,
-    eval_split: Annotated[str, typer.Option(help="split the student is evaluated on (default: test; smoke: "
-                                                 "dev)")] = None,
+    split: TeacherSplit = None,
+    eval_split: Annotated[str, typer.Option(help=DISTILL["eval_split"])] = None,
     limit: Limit = None,
-    base_model: Annotated[str, typer.Option(help="student base: bert-base-multilingual-cased (default), "
-                                                 "xlm-roberta-base, tiny:bert-tc (smoke default)")] = None,
-    self_train_rounds: Annotated[int, typer.Option(help="CROP self-training: the student relabels what the teacher "
-                                                        "dropped and is retrained, N times")] = 0,
-    epochs: Annotated[float, typer.Option(help="student epochs (default 10, CROP §4.2)")] = None,
-    learning_rate: Annotated[float, typer.Option(help="student learning rate (default 5e-5)")] = None,
-    batch_size: Annotated[int, typer.Option(help="student batch size (default 32, CROP §4.2)")] = None,
+    base_model: Annotated[str, typer.Option(help=DISTILL["base_model"])] = None,
+    self_train_rounds: Annotated[int, typer.Option(help=DISTILL["self_train_rounds"])] = 0,
+    epochs: Annotated[float, typer.Option(help=DISTILL["epochs"])] = None,
+    learning_rate: Annotated[float, typer.Option(help=DISTILL["learning_rate"])] = None,
+    batch_size: Annotated[int, typer.Option(help=DISTILL["batch_size"])] = None,
     max_steps: MaxSteps = None,
     llm_backend: LlmBackend = None,
     llm: Llm = None,

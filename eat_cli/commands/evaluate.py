@@ -33,6 +33,7 @@ from eat_cli.options import (
     Split,
     StrictTags,
 )
+from eat_core.config.fields import EXECUTION, SHARED
 
 
 def _fail_run(db: Path, run_id: str, message: str) -> NoReturn:
@@ -62,18 +63,16 @@ def run(
     extractor_model: ExtractorModel = None,
     rounds: Rounds = None,
     shard_size: ShardSize = None,
-    run_id: Annotated[str, typer.Option(help="run id (default: derived from the configuration)")] = None,
+    run_id: Annotated[str, typer.Option(help=SHARED["run_id"])] = None,
     overlong: Overlong = None,
     repair_tags: RepairTags = False,
     strict_tags: StrictTags = False,
     method: Method = None,
     demonstrations: Demonstrations = None,
     crop_matcher: CropMatcher = None,
-    dask_workers: Annotated[int, typer.Option(help="run shards on a local Dask cluster of N worker processes")] = None,
-    dask_address: Annotated[str, typer.Option(help="run shards on an existing Dask scheduler, e.g. "
-                                                   "tcp://10.0.0.5:8786")] = None,
-    dask_gpus_per_shard: Annotated[int, typer.Option(help="Dask worker resources: each shard needs GPU=N on its "
-                                                          "worker")] = None,
+    dask_workers: Annotated[int, typer.Option(help=EXECUTION["dask_workers"])] = None,
+    dask_address: Annotated[str, typer.Option(help=EXECUTION["dask_address"])] = None,
+    dask_gpus_per_shard: Annotated[int, typer.Option(help=EXECUTION["dask_gpus_per_shard"])] = None,
     direct: Direct = False,
 ) -> None:
     """Evaluate a method (EAT by default) on target languages through the full_eval flow; print the results.

@@ -26,16 +26,15 @@ from eat_cli.options import (
     Rounds,
     ShardSize,
 )
+from eat_core.config.fields import TAG
 
 
 @friendly
 def tag(
-    input: Annotated[Path, typer.Argument(metavar="INPUT", show_default=False,
-                                          help="corpus to tag: JSONL, CoNLL/PAN-X columns or plain text")] = ...,
-    lang: Annotated[str, typer.Option("--lang", help="language of the corpus (ISO code: zh, ja, ar, ru, ...)")] = ...,
-    out: Annotated[Path, typer.Option("--out", help="output file: OUT.jsonl (entities with character offsets) or "
-                                                    "OUT.conll (token and IOB2 tag columns)")] = ...,
-    fmt: Annotated[str, typer.Option("--format", help="input format: auto (by suffix), jsonl, conll or text")] = "auto",
+    input: Annotated[Path, typer.Argument(metavar="INPUT", show_default=False, help=TAG["input"])] = ...,
+    lang: Annotated[str, typer.Option("--lang", help=TAG["lang"])] = ...,
+    out: Annotated[Path, typer.Option("--out", help=TAG["out"])] = ...,
+    fmt: Annotated[str, typer.Option("--format", help=TAG["format"])] = "auto",
     profile: Profile = "smoke",
     db: Db = DEFAULT_DB,
     method: Method = None,

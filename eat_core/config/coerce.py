@@ -15,8 +15,10 @@ Contract, by example::
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,14 +34,15 @@ from eat_core.config.requests import (
     split_execution,
 )
 from eat_core.config.run import PROFILES, RunConfig
-from eat_core.errors import ConfigError
+from eat_core.errors import ConfigError, EatError
 from eat_core.languages import parse_languages
 from eat_core.registry import check_choice
 
 R = TypeVar("R", bound=BaseModel)
 
 __all__ = ["OPTIONS", "SAFE_NAME", "check_name", "check_safe_name", "check_writable_dir", "coerce", "coerce_request",
-           "existing_parent", "option_name", "parse_languages", "pydantic_line", "resolve_request"]
+           "existing_parent", "named_as_typed", "option_name", "parameter_line", "parse_languages", "pydantic_line",
+           "resolve_request"]
 
 OPTIONS: dict[str, str] = {"data_dir": "--data", "engine.prompts_dir": "engine.prompts_dir"}
 """Request fields (and ``RunConfig`` fields) whose option is not ``--field-name`` (``--data``, not ``--data-dir``)."""
@@ -58,6 +61,37 @@ def option_name(field: str, model: type[BaseModel] | None = None) -> str:
         if "." in field:
             return field
     return "--" + field.replace("_", "-")
+
+
+
+FLAG_FIELDS: dict[str, str] = {"--strict-tags": "repair_tags: false"}
+"""Flags that set a field under another name (``--strict-tags`` is ``repair_tags: false``)."""
+
+_OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|[A-Z][A-Z_]*)(?![\w-])")
+
+
+def parameter_line(message: str, *models: type[BaseModel]) -> str:
+    """``message`` with each option of ``models`` named by its parameter key instead of its flag, as a deployment's
+    user typed it: ``--extractor-model: no such model directory`` -> ``extractor_model: no such model directory``
+    (``--data`` -> ``data_dir``, ``INPUT`` -> ``input``). Anything else in the line is left as it is."""
+    keys = dict(FLAG_FIELDS)
+    for model in models:
+        keys.update({option_name(field, model): field for field in model.model_fields})
+    return _OPTION.sub(lambda m: keys.get(m.group(0), m.group(0)), message)
+
+
+
+@contextlib.contextmanager
+def named_as_typed(request: object, *models: type[BaseModel]) -> Iterator[None]:
+    """Errors raised inside name what the user typed: a request given as a mapping came from a flow's parameters
+    (a deployment run, Prefect's form), so its errors name the JSON keys (:func:`parameter_line`); one built by
+    ``eat`` (a request object) keeps the flags it was typed with."""
+    try:
+        yield
+    except EatError as exc:
+        if isinstance(request, Mapping) and exc.args and isinstance(exc.args[0], str):
+            exc.args = (parameter_line(exc.args[0], *models), *exc.args[1:])
+        raise
 
 
 

@@ -6,16 +6,30 @@ turns a request into a ``RunConfig`` with the one mapping :data:`RUN_FIELDS` (:m
 (``eat_core/distill/request.py``) add only their own fields. Where shards run (Dask, a Prefect concurrency tag) is
 not part of what is computed: :class:`ExecutionOptions` travels beside the request.
 ``eat_core.config.coerce.coerce`` builds any of them from a mapping with one-line errors.
+
+Every field carries a description (``eat_core/config/fields.py``, which ``eat run --help`` reads too), and a name
+chosen from a registry carries its choices as ``enum`` in the JSON schema: Prefect's run form shows the descriptions
+and offers the choices as a drop-down, and a deployment's server refuses a name outside them before a run starts.
+The field stays a ``str`` validated by its registry (one line with a did-you-mean; a test may register its own
+backend), so the choices are for the form, the check is the registry's.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
+from eat_core.config.fields import (
+    EXECUTION,
+    EXTRACTOR_NAMES,
+    LLM_BACKEND_NAMES,
+    METHOD_NAMES,
+    PROFILE_NAMES,
+    SHARED,
+)
 from eat_core.config.run import RunConfig, _Strict, profile_for_method
 from eat_core.errors import ConfigError
 from eat_core.languages import parse_languages
@@ -30,6 +44,24 @@ RUN_FIELDS: dict[str, str] = {
     "crop_matcher": "method.crop_matcher",
 }
 """The one request -> ``RunConfig`` mapping; ``data_dir`` also switches ``data.source`` to ``local``."""
+
+def one_of(names: tuple[str, ...]) -> Any:
+    """A name from ``names``, offered as a drop-down by Prefect's form (``enum`` in the JSON schema); validated by
+    its registry, not here (see the module docstring)."""
+    return Annotated[str, Field(json_schema_extra={"enum": list(names)})]
+
+
+ProfileName = one_of(PROFILE_NAMES)
+MethodName = one_of(METHOD_NAMES)
+LlmBackendName = one_of(LLM_BACKEND_NAMES)
+ExtractorName = one_of(EXTRACTOR_NAMES)
+
+
+def described(descriptions: dict[str, str], name: str, default: Any = None, **constraints: Any) -> Any:
+    """``Field(default, description=descriptions[name], **constraints)``: one source for the run form's help and
+    the CLI's (``eat_core/config/fields.py``)."""
+    return Field(default, description=descriptions[name], **constraints)
+
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 """Names that become file names (run ids): letters, digits, ``.``, ``_``, ``-``; no separator, no leading dot."""
@@ -60,21 +92,21 @@ class ModelOverrides(_Coercible):
     """The LLM and extractor options every request shares (`eat run`, `eat tag`, `eat silver`/`distill`): one
     definition, so their names, types and ranges cannot drift apart. ``None`` keeps the profile's value."""
 
-    llm_backend: str | None = None
-    llm: str | None = None
-    base_url: str | None = None
-    extractor: str | None = None
-    extractor_model: str | None = None
-    rounds: Literal[1, 3, 5] | None = None
-    shard_size: int | None = Field(None, ge=1)
-    crop_matcher: Literal["crop", "eat"] | None = None
+    llm_backend: LlmBackendName | None = described(SHARED, "llm_backend")
+    llm: str | None = described(SHARED, "llm")
+    base_url: str | None = described(SHARED, "base_url")
+    extractor: ExtractorName | None = described(SHARED, "extractor")
+    extractor_model: str | None = described(SHARED, "extractor_model")
+    rounds: Literal[1, 3, 5] | None = described(SHARED, "rounds")
+    shard_size: int | None = described(SHARED, "shard_size", ge=1)
+    crop_matcher: Literal["crop", "eat"] | None = described(SHARED, "crop_matcher")
 
 
 class BaseRequest(ModelOverrides):
     """A profile, a workspace and overrides: the part of every request that resolves to a ``RunConfig``."""
 
-    profile: str = "smoke"
-    db: str = "eat.duckdb"
+    profile: ProfileName = described(SHARED, "profile", "smoke")
+    db: str = described(SHARED, "db", "eat.duckdb")
 
     def run_fields(self) -> dict[str, Any]:
         """This request's values for :data:`RUN_FIELDS` (a subclass maps fields named otherwise, e.g. ``lang``)."""
@@ -99,11 +131,11 @@ class ExecutionOptions(_Coercible):
     a GPU shared by several runs); off by default: each tagged task asks the API for a slot, about 0.2 s a shard on a
     busy 2-core machine, and one run already runs local-model shards in order."""
 
-    dask_address: str | None = None
-    dask_workers: int | None = Field(None, ge=1)
-    dask_threads_per_worker: int = Field(1, ge=1)
-    dask_gpus_per_shard: int = Field(0, ge=0)  # Dask worker resources: shards go to workers started with GPU=n
-    concurrency_tag: str | None = None
+    dask_address: str | None = described(EXECUTION, "dask_address")
+    dask_workers: int | None = described(EXECUTION, "dask_workers", ge=1)
+    dask_threads_per_worker: int = described(EXECUTION, "dask_threads_per_worker", 1, ge=1)
+    dask_gpus_per_shard: int = described(EXECUTION, "dask_gpus_per_shard", 0, ge=0)
+    concurrency_tag: str | None = described(EXECUTION, "concurrency_tag")
 
     @property
     def uses_dask(self) -> bool:
@@ -124,16 +156,16 @@ class EvalRequest(BaseRequest):
     parameters are validated by the same model (execution options in a deployment's ``request`` are split off into
     :class:`ExecutionOptions` by ``coerce_request``)."""
 
-    languages: tuple[str, ...] | None = None
-    data_dir: str | None = None
-    split: Literal["train", "dev", "test"] | None = None
-    limit: int | None = Field(None, ge=1)
-    repair_tags: bool | None = None  # None: the profile's (repair); False: strict, orphan I- tags are refused
-    adapter: str | None = None
-    run_id: str | None = None
-    overlong: Literal["error", "truncate"] | None = None
-    method: str | None = None
-    demonstrations: int | None = Field(None, ge=0)
+    languages: tuple[str, ...] | None = described(SHARED, "languages")
+    data_dir: str | None = described(SHARED, "data_dir")
+    split: Literal["train", "dev", "test"] | None = described(SHARED, "split")
+    limit: int | None = described(SHARED, "limit", ge=1)
+    repair_tags: bool | None = described(SHARED, "repair_tags")  # None: the profile's (repair); False: strict
+    adapter: str | None = described(SHARED, "adapter")
+    run_id: str | None = described(SHARED, "run_id")
+    overlong: Literal["error", "truncate"] | None = described(SHARED, "overlong")
+    method: MethodName | None = described(SHARED, "method")
+    demonstrations: int | None = described(SHARED, "demonstrations", ge=0)
 
     @classmethod
     def normalise(cls, data: dict[str, Any]) -> dict[str, Any]:

@@ -14,16 +14,20 @@ entity not found". CROP trains its XTREME-40 student 10 epochs with batch size 3
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
-from eat_core.config.requests import BaseRequest
+from eat_core.config.fields import DISTILL, SHARED
+from eat_core.config.requests import BaseRequest, described
 from eat_core.config.run import student_preset
 from eat_core.languages import LANGUAGE_NAMES, unknown_languages
 
-ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
-"""How the silver set is labelled: EAT as teacher, CROP as teacher, or label projection (translate-train)."""
+Route = Literal["eat", "crop", "projection"]
+"""How the silver set is labelled: EAT as teacher, CROP as teacher, or label projection (translate-train). A new
+route: add it here and to ``DISTILL["route"]`` in ``eat_core/config/fields.py`` (a test checks the description
+names every route)."""
+ROUTES: tuple[str, ...] = get_args(Route)
 
 CROP_MAX_WORDS = 128  # CROP §4.1 post-processing: longer sequences are deleted
 CROP_MAX_ENTITIES = 5  # the issue's CROP filter: more than 5 entities drops the sentence
@@ -34,29 +38,29 @@ class DistillRequest(BaseRequest):
     Example: ``DistillRequest(route="crop", lang="zh", profile="smoke", out="distill/")``.
     """
 
-    route: Literal["eat", "crop", "projection"] = "eat"
-    lang: str = "zh"
-    out: str = "distill"
+    route: Route = described(DISTILL, "route", "eat")
+    lang: str = described(DISTILL, "lang", "zh")
+    out: str = described(DISTILL, "out", "distill")
     # data: the target corpus the teacher tags (labels ignored), the English labelled source of the projection
-    data_dir: str | None = None
-    split: Literal["train", "dev", "test"] | None = None
-    eval_split: Literal["train", "dev", "test"] | None = None
-    limit: int | None = Field(None, ge=1)
+    data_dir: str | None = described(DISTILL, "data_dir")
+    split: Literal["train", "dev", "test"] | None = described(DISTILL, "split")
+    eval_split: Literal["train", "dev", "test"] | None = described(DISTILL, "eval_split")
+    limit: int | None = described(SHARED, "limit", ge=1)
     # the teacher's (or the projection's) LLM and extractor come from ModelOverrides, as for `eat run`
     # filters (None: the route's default)
-    max_words: int = Field(CROP_MAX_WORDS, ge=1)
-    max_entities: int | None = Field(None, ge=1)
-    keep_empty: bool = False
-    dev_share: float = Field(0.1, ge=0, lt=1)
+    max_words: int = described(DISTILL, "max_words", CROP_MAX_WORDS, ge=1)
+    max_entities: int | None = described(DISTILL, "max_entities", ge=1)
+    keep_empty: bool = described(DISTILL, "keep_empty", False)
+    dev_share: float = described(DISTILL, "dev_share", 0.1, ge=0, lt=1)
     # the student
-    base_model: str | None = None
-    epochs: float | None = Field(None, gt=0)
-    learning_rate: float | None = Field(None, gt=0)
-    batch_size: int | None = Field(None, ge=1)
-    max_steps: int | None = None
-    patience: int = Field(3, ge=1)
-    seed: int = 42
-    self_train_rounds: int = Field(0, ge=0, le=10)
+    base_model: str | None = described(DISTILL, "base_model")
+    epochs: float | None = described(DISTILL, "epochs", gt=0)
+    learning_rate: float | None = described(DISTILL, "learning_rate", gt=0)
+    batch_size: int | None = described(DISTILL, "batch_size", ge=1)
+    max_steps: int | None = described(DISTILL, "max_steps")
+    patience: int = described(DISTILL, "patience", 3, ge=1)
+    seed: int = described(DISTILL, "seed", 42)
+    self_train_rounds: int = described(DISTILL, "self_train_rounds", 0, ge=0, le=10)
 
     @field_validator("lang")
     @classmethod

@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
-
 from eat_core.config.coerce import check_writable_dir, coerce, existing_parent, resolve_request
-from eat_core.config.requests import BaseRequest
+from eat_core.config.fields import SHARED, TAG
+from eat_core.config.requests import BaseRequest, MethodName, described
 from eat_core.config.run import RunConfig
 from eat_core.errors import ConfigError
 from eat_core.evaluation.checks import validate_config
@@ -30,14 +29,14 @@ class TagRequest(BaseRequest):
 
     option_names: ClassVar[dict[str, str]] = {"input": "INPUT"}
 
-    input: str
-    lang: str
-    out: str
-    format: Literal["auto", "jsonl", "conll", "text"] = "auto"
-    method: str | None = None
-    adapter: str | None = None
-    overlong: Literal["error", "truncate"] | None = None
-    demonstrations: int | None = Field(None, ge=0)
+    input: str = described(TAG, "input", ...)
+    lang: str = described(TAG, "lang", ...)
+    out: str = described(TAG, "out", ...)
+    format: Literal["auto", "jsonl", "conll", "text"] = described(TAG, "format", "auto")
+    method: MethodName | None = described(SHARED, "method")
+    adapter: str | None = described(SHARED, "adapter")
+    overlong: Literal["error", "truncate"] | None = described(SHARED, "overlong")
+    demonstrations: int | None = described(SHARED, "demonstrations", ge=0)
 
     @classmethod
     def normalise(cls, data: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from typing import Annotated, get_origin
 
+import pytest
 import typer.main
 from conftest import REPO
 
@@ -18,6 +19,8 @@ OWN_MEANING: dict[str, set[str] | None] = {
     "--base-model": None, "--batch-size": None, "--epochs": None, "--learning-rate": None,  # extractor/LLM/student
     "--eval-split": None,  # early stopping (train-extractor) or the student's evaluation (distill)
     "--limit": {"eat finetune", "eat eacl harvest"},  # conversations per file, entities; elsewhere sentences
+    "--data": {"eat silver", "eat distill"},  # the corpus a teacher labels (and the projection's English source)
+    "--split": {"eat silver", "eat distill"},  # the split a teacher labels
 }
 """Option names whose meaning differs by command (None: in every command), so their help may differ too."""
 
@@ -87,3 +90,27 @@ def test_help_loads_no_model_library_or_prefect():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+@pytest.mark.parametrize(("command", "models"), [
+    ("eat run", ("EvalRequest", "ExecutionOptions")), ("eat tag", ("TagRequest",)),
+    ("eat distill", ("DistillRequest",)),
+])
+def test_an_option_that_sets_a_request_field_shows_its_description(command, models):
+    """``eat run --help`` says what Prefect's run form says: the help of each option that sets a request field is
+    that field's description (one source, ``eat_core/config/fields.py``)."""
+    from eat_cli.main import app
+    from eat_core.config.coerce import option_name
+    from eat_core.config.requests import EvalRequest, ExecutionOptions
+    from eat_core.distill.request import DistillRequest
+    from eat_core.tagging.request import TagRequest
+
+    classes = {c.__name__: c for c in (EvalRequest, ExecutionOptions, TagRequest, DistillRequest)}
+    descriptions = {option_name(name, classes[m]): field.description
+                    for m in models for name, field in classes[m].model_fields.items()}
+    click_command = _commands(typer.main.get_command(app))[command]
+    shown = {param.opts[0] if param.param_type_name == "option" else param.name.upper(): param.help
+             for param in click_command.params if not getattr(param, "hidden", False)}  # --repair-tags: a no-op
+    matched = {opt: help_text for opt, help_text in shown.items() if opt in descriptions}
+    assert len(matched) >= 12
+    assert {opt: text for opt, text in matched.items() if text != descriptions[opt]} == {}

@@ -170,7 +170,7 @@ def test_bad_parameters_fail_the_flow_at_once_with_one_line_and_flow_run_retry_r
     worker(prefect_env, "--run-once").wait(timeout=300)
     state, message = flow_run_state(prefect_env, flow_run_id)
     assert state == "FAILED"
-    assert message == f"--extractor-model: no such model directory {str(model)!r} (and not a hub id like 'org/name')"
+    assert message == f"extractor_model: no such model directory {str(model)!r} (and not a hub id like 'org/name')"
     assert not db.exists()  # nothing planned, nothing retried
 
     shutil.copytree(tiny_t5, model)  # fix the cause, then retry the same flow run
