@@ -45,8 +45,7 @@ def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_dela
         request: what to evaluate: a profile plus overrides; fields left empty take the profile's value.
         retries: retries of a failed shard (an error no retry can fix, such as a missing model, is not retried).
         retry_delay_s: seconds between a shard's retries.
-        execution: where shards run (Dask, a Prefect concurrency tag), not what they compute; a deployment may
-            also pass these inside request.
+        execution: where shards run (Dask, a Prefect concurrency tag), not what they compute.
     """
     logger = get_run_logger()
     try:

@@ -35,7 +35,7 @@ def _input_name(request: TagRequest) -> str:
 
 @flow(name="tag", flow_run_name=flow_run_namer("tag", TagRequest, _input_name), log_prints=True,
       validate_parameters=False)
-def tag_corpus(request: TagRequest | dict, retries: int = 2, retry_delay_s: float = 2.0) -> dict:
+def tag_corpus(request: TagRequest, retries: int = 2, retry_delay_s: float = 2.0) -> dict:
     """Tag ``request.input`` into ``request.out``; returns the tag run id and counts (deployment ``tag/corpus``).
 
     Args:

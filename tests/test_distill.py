@@ -291,7 +291,7 @@ def test_prefect_flow_chains_cached_steps_and_a_rerun_reuses_them(tmp_path, echo
         rerun = {name: state for name, state, flow_run in asyncio.run(states())
                  if flow_run == str(second.state_details.flow_run_id)}
         bad = distill_flow({"route": "crop", "lang": "xx"}, return_state=True)
-    assert bad.is_failed() and bad.message.startswith("--lang: unknown language code 'xx'")
+    assert bad.is_failed() and bad.message.startswith("lang: unknown language code 'xx'")  # the key, as typed
     assert rerun["tag_teacher"] == "Cached" and rerun["evaluate_student"] == "Cached"
     one, two = first.result(), second.result()
     assert one["evaluations"][0]["run_id"] == two["evaluations"][0]["run_id"]

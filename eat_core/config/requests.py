@@ -45,6 +45,7 @@ RUN_FIELDS: dict[str, str] = {
 }
 """The one request -> ``RunConfig`` mapping; ``data_dir`` also switches ``data.source`` to ``local``."""
 
+
 def one_of(names: tuple[str, ...]) -> Any:
     """A name from ``names``, offered as a drop-down by Prefect's form (``enum`` in the JSON schema); validated by
     its registry, not here (see the module docstring)."""
@@ -152,9 +153,8 @@ class ExecutionOptions(_Coercible):
 
 
 class EvalRequest(BaseRequest):
-    """What ``eat run`` and the ``full_eval`` flow take: a profile plus overrides. The CLI and a deployment's
-    parameters are validated by the same model (execution options in a deployment's ``request`` are split off into
-    :class:`ExecutionOptions` by ``coerce_request``)."""
+    """What to evaluate: a profile plus overrides; a field left empty takes the profile's value. ``eat run`` and the
+    ``full_eval`` flow (a deployment's parameters) are validated by the same model."""
 
     languages: tuple[str, ...] | None = described(SHARED, "languages")
     data_dir: str | None = described(SHARED, "data_dir")
@@ -183,7 +183,8 @@ class EvalRequest(BaseRequest):
 
 
 def split_execution(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(request fields, execution fields)`` of one parameter mapping: deployments written before
-    :class:`ExecutionOptions` existed pass ``concurrency_tag`` and the Dask options inside ``request``."""
+    """``(request fields, execution fields)`` of one parameter mapping: parameter sets written before
+    :class:`ExecutionOptions` existed pass ``concurrency_tag`` and the Dask options inside ``request`` (a direct flow
+    call; a deployment's server refuses them there, the form having no such field: they go in ``execution``)."""
     request = {k: v for k, v in data.items() if k not in ExecutionOptions.model_fields}
     return request, {k: v for k, v in data.items() if k in ExecutionOptions.model_fields}

@@ -237,3 +237,58 @@ def test_a_refresh_without_a_contact_address_is_refused_before_any_request(prefe
     assert state == "FAILED"
     assert message.startswith("user_agent: ") and "contact" in message and "\n" not in message, message
     assert not (tmp_path / "eacl.duckdb").exists()  # refused before the harvest opened the workspace
+
+
+PIPELINES = {"eat/full-eval": "eat", "tag/corpus": "tag", "distill/student": "distill",
+             "train-extractor/english": "train-extractor", "finetune/qlora": "finetune", "eacl/refresh": "eacl"}
+"""The deployments README.md documents, and the flow each runs under (one flow name per pipeline)."""
+
+
+def test_each_documented_deployment_runs_under_its_own_flow_with_a_described_form(prefect_env):
+    """What the Flows page and the run form show, read back from the server."""
+    import httpx
+
+    api = prefect_env["PREFECT_API_URL"]
+    flows = {f["id"]: f["name"] for f in httpx.post(f"{api}/flows/filter", json={}, timeout=30).json()}
+    for name, flow_name in PIPELINES.items():
+        response = httpx.get(f"{api}/deployments/name/{name}", timeout=30)
+        assert response.status_code == 200, name
+        assert flows[response.json()["flow_id"]] == flow_name
+    schema = httpx.get(f"{api}/deployments/name/eat/full-eval", timeout=30).json()["parameter_openapi_schema"]
+    fields = schema["definitions"]["EvalRequest"]["properties"]
+    assert [f for f, s in fields.items() if not s.get("description")] == []
+    assert fields["method"]["anyOf"][0]["enum"] == ["eat", "eat-ft", "direct", "crop", "fusion", "model-transfer"]
+    assert fields["profile"]["enum"] == ["smoke", "paper", "paper-ft"]
+    assert schema["properties"]["retries"]["description"].startswith("retries of a failed shard")
+
+
+def test_runs_are_named_and_tagged_after_method_model_and_languages(prefect_env, tmp_path):
+    """A CROP run and a run with a bad language, as the runs list shows them; the bad one's state message names the
+    JSON key the user typed (``languages``), not ``eat run``'s flag."""
+    import httpx
+
+    api = prefect_env["PREFECT_API_URL"]
+    crop = run_deployment(prefect_env, {"profile": "smoke", "languages": ["zh"], "limit": 2, "shard_size": 2,
+                                        "db": str(tmp_path / "crop.duckdb"), "method": "crop"})
+    bad = run_deployment(prefect_env, {"profile": "smoke", "languages": ["zh", "xx"],
+                                       "db": str(tmp_path / "bad.duckdb")})
+    for _ in range(2):
+        assert worker(prefect_env, "--run-once").wait(timeout=300) == 0
+    runs = {i: httpx.get(f"{api}/flow_runs/{i}", timeout=30).json() for i in (crop, bad)}
+    assert runs[crop]["state"]["type"] == "COMPLETED", runs[crop]["state"]
+    assert runs[crop]["name"] == "full-eval crop tiny-qwen2 zh"
+    assert {"eat", "evaluation", "method:crop", "profile:smoke", "model:tiny-qwen2", "lang:zh"} <= set(
+        runs[crop]["tags"]), runs[crop]["tags"]
+    assert runs[bad]["name"] == "full-eval (invalid request)"
+    assert runs[bad]["state"]["type"] == "FAILED"
+    assert runs[bad]["state"]["message"].startswith("languages: unknown language code 'xx'"), runs[bad]["state"]
+
+
+def test_a_name_outside_the_choices_is_refused_before_a_run_naming_the_key(prefect_env):
+    """The server checks the form's choices: ``method: crap`` creates no run, and the error names ``method``."""
+    out = subprocess.run([str(BIN / "prefect"), "deployment", "run", "eat/full-eval", "--param",
+                          'request={"profile": "smoke", "method": "crap"}'], env=prefect_env, cwd=REPO,
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode != 0
+    said = " ".join((out.stdout + out.stderr).split())
+    assert "method" in said and "'crap' is not one of" in said, said

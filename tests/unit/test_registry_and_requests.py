@@ -214,10 +214,11 @@ def test_every_deployment_preset_coerces_with_its_execution_options():
     presets = sorted((REPO / "deployments").glob("full-eval-*.json"))
     assert len(presets) >= 5
     for path in presets:
-        raw = json.loads(path.read_text())["request"]
-        request, execution = coerce_request(raw)
-        assert execution.concurrency_tag == raw.get("concurrency_tag")
-        assert execution.dask_address == raw.get("dask_address") and request.profile == raw["profile"]
+        params = json.loads(path.read_text())
+        raw, where = params["request"], params.get("execution", {})  # a server refuses them inside the request
+        request, execution = coerce_request(raw, params.get("execution"))
+        assert execution.concurrency_tag == where.get("concurrency_tag")
+        assert execution.dask_address == where.get("dask_address") and request.profile == raw["profile"]
 
 
 @pytest.mark.parametrize(("call", "line"), [
