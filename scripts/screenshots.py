@@ -48,11 +48,13 @@ class UserError(Exception):
 
 @dataclass(frozen=True)
 class Page:
-    """One screenshot: the UI path to open, the file stem, and the text whose presence says the page has loaded."""
+    """One screenshot: the file stem, the UI path to open, the text whose presence says the page has loaded, and
+    the tab to click first (Prefect's newer UI also takes it from ``?tab=``; the older one only from a click)."""
 
     name: str
     path: str
     expect: str
+    tab: str | None = None
 
 
 def ui_url(api_url: str) -> str:
@@ -160,8 +162,8 @@ def pages_for(run: dict, artifacts: list[dict], prefix: str) -> list[Page]:
     run_path = f"{prefix}/runs/flow-run/{run['id']}"
     keys = [a.get("key") or a["id"][:8] for a in artifacts]
     pages = [Page("runs", f"{prefix}/runs", run["name"]), Page("flow-run", run_path, run["name"]),
-             Page("flow-run-artifacts", f"{run_path}?tab=Artifacts", keys[0] if keys else "Artifacts"),
-             Page("flow-run-parameters", f"{run_path}?tab=Parameters", "request")]
+             Page("flow-run-artifacts", f"{run_path}?tab=Artifacts", keys[0] if keys else "Artifacts", "Artifacts"),
+             Page("flow-run-parameters", f"{run_path}?tab=Parameters", "request", "Parameters")]
     for key, artifact in zip(keys, artifacts, strict=True):
         pages.append(Page(f"artifact-{key}", f"{prefix}/artifacts/artifact/{artifact['id']}", key))
     if run.get("deployment_id"):
@@ -196,6 +198,8 @@ def shoot(pages: list[Page], base_url: str, out: Path, chromium: str, width: int
         page = context.new_page()
         for number, spec in enumerate(pages, 1):
             page.goto(base_url + spec.path, wait_until="load")
+            if spec.tab:
+                _open_tab(page, spec.tab, PlaywrightTimeout)
             try:
                 page.get_by_text(spec.expect, exact=False).first.wait_for(state="visible")
                 seen = "shows"
@@ -214,6 +218,17 @@ def shoot(pages: list[Page], base_url: str, out: Path, chromium: str, width: int
             lines.append(f"{spec.name}: {file} ({base_url}{spec.path}) {seen} {spec.expect!r}")
         context.close()
     return lines
+
+
+def _open_tab(page, name: str, timeout_error: type[Exception]) -> None:
+    """Click the tab called ``name`` once it is drawn; a missing tab leaves the page as it is (the report says so)."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    with contextlib.suppress(timeout_error):
+        tab.first.wait_for(state="visible", timeout=10_000)
+    if not tab.count():
+        tab = page.get_by_text(name, exact=True)
+    with contextlib.suppress(timeout_error):
+        tab.first.click(timeout=5_000)
 
 
 def _slug(text: str) -> str:
