@@ -62,32 +62,32 @@ def ui_url(api_url: str) -> str:
     return re.sub(r"/api/?$", "", api_url.rstrip("/"))
 
 
-def ui_prefix(base_url: str, choice: str) -> str:
-    """The path of the chosen UI (``default``: the one the server opens at ``/``), checked to reach our API.
-
-    The browser fetches its data from the API URL in the server's ``/ui-settings``, not from ``--api-url``: a
-    server started with ``prefect server start --port N`` still points its UI at port 4200 (the port setting
-    ``PREFECT_SERVER_API_PORT`` reaches the UI, the flag does not). Screenshots of that UI would show an error
-    toast, or another server's runs, so this is refused with the fix.
-    """
+def ui_settings(base_url: str) -> dict:
+    """The server's ``/ui-settings``: which UI opens at ``/``, where each lives, and the API URL the browser uses."""
     try:
         settings = httpx.get(f"{base_url}/ui-settings", timeout=15).json()
     except (httpx.HTTPError, ValueError):
-        settings = {}  # an older server without UI settings: its one UI sits at /
+        return {}  # an older server without UI settings: its one UI sits at / and reads the API beside it
+    return settings if isinstance(settings, dict) else {}
+
+
+def ui_prefix(settings: dict, choice: str) -> str:
+    """The base path of the chosen UI; ``default`` is the one the server opens at ``/`` (the newer one, ``/v2``)."""
     if choice == "default":
         choice = settings.get("default_ui", "v1")
-    prefix = "" if choice == "v1" else settings.get(f"{choice}_base_url", f"/{choice}").rstrip("/")
-    return prefix.rstrip("/")
+    return "" if choice == "v1" else settings.get(f"{choice}_base_url", f"/{choice}").rstrip("/")
 
 
-def check_ui_api(base_url: str, api_url: str, flow_run_id: str) -> None:
-    """Refuse when the UI's own API URL cannot show this flow run (unreachable, or another server)."""
+def check_ui_api(settings: dict, base_url: str, api_url: str, flow_run_id: str) -> None:
+    """Refuse when the API the UI reads cannot show this flow run (unreachable, or another server's).
+
+    The browser fetches its data from the API URL in ``/ui-settings``, not from ``--api-url``: a server started with
+    ``prefect server start --port N`` still points its UI at port 4200 (the setting ``PREFECT_SERVER_API_PORT``
+    reaches the UI, the flag does not). Screenshots of that UI would show an error toast, or another server's runs.
+    """
+    ui_api = (settings.get("api_url") or api_url).rstrip("/")
     try:
-        ui_api = httpx.get(f"{base_url}/ui-settings", timeout=15).json().get("api_url") or api_url
-    except (httpx.HTTPError, ValueError):
-        return
-    try:
-        found = httpx.get(f"{ui_api.rstrip('/')}/flow_runs/{flow_run_id}", timeout=15).status_code == 200
+        found = httpx.get(f"{ui_api}/flow_runs/{flow_run_id}", timeout=15).status_code == 200
     except httpx.HTTPError:
         found = False
     if not found:
@@ -240,7 +240,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-url", default=os.environ.get("PREFECT_API_URL"),
                         help="the Prefect API, e.g. http://127.0.0.1:4200/api (default: $PREFECT_API_URL)")
     parser.add_argument("--flow-run", help="flow run id or name (default: the latest started flow run)")
-    parser.add_argument("--out", type=Path, default=Path("screenshots"), help="directory for the PNGs")
+    parser.add_argument("--out", type=Path, default=Path("screenshots"),
+                        help="directory for the PNGs (default: screenshots, ignored by git)")
     parser.add_argument("--chromium", default=os.environ.get("EAT_CHROMIUM", DEFAULT_CHROMIUM),
                         help=f"Chromium executable (default: $EAT_CHROMIUM or {DEFAULT_CHROMIUM})")
     parser.add_argument("--ui", choices=["default", "v1", "v2"], default="default",
@@ -262,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         run = api.flow_run(args.flow_run)
         chromium = find_chromium(shutil.which(args.chromium) or args.chromium)
         base_url = ui_url(args.api_url)
-        check_ui_api(base_url, api.url, run["id"])
-        pages = pages_for(run, api.artifacts(run["id"]), ui_prefix(base_url, args.ui))
+        settings = ui_settings(base_url)
+        check_ui_api(settings, base_url, api.url, run["id"])
+        pages = pages_for(run, api.artifacts(run["id"]), ui_prefix(settings, args.ui))
         print(f"flow run {run['name']} ({run['id']}), {run['state_name']}")
         for line in shoot(pages, base_url, args.out, chromium, args.width, args.height, args.timeout_s):
             print(line)
