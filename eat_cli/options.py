@@ -35,8 +35,11 @@ Llm = Annotated[str, typer.Option("--llm", help="LLM model id, local path or ser
 BaseUrl = Annotated[str, typer.Option(help="OpenAI-compatible endpoint(s) for --llm-backend openai; several, "
                                            "comma-separated, share the load and fail over")]
 Adapter = Annotated[str, typer.Option(help="PEFT LoRA adapter directory (EAT w/ FT)")]
-Extractor = Annotated[str, typer.Option(help="English NER extractor: t5, token-classification, heuristic")]
-ExtractorModel = Annotated[str, typer.Option(help="extractor (or model-transfer tagger) checkpoint (id or path)")]
+Extractor = Annotated[str, typer.Option(help="English NER extractor: t5, token-classification, heuristic, spacy")]
+ExtractorModel = Annotated[str, typer.Option(help="extractor (or model-transfer tagger) checkpoint (id or path); "
+                                                  "for spacy an installed pipeline (en_core_web_sm) or its directory")]
+ExtractorLabelMap = Annotated[str, typer.Option(help="spacy: change label-map entries, e.g. NORP=ORG,FAC=O (O drops; "
+                                                     "default PERSON=PER, ORG=ORG, GPE/LOC/FAC=LOC, rest dropped)")]
 Rounds = Annotated[int, typer.Option(help="MrCoT rounds: 1, 3 or 5")]
 Demonstrations = Annotated[int, typer.Option(help="direct: English in-context examples (default 4; 0 allowed)")]
 CropMatcher = Annotated[str, typer.Option(help="crop: 'crop' (CROP's lexical rule, default) or 'eat' (our aligner)")]

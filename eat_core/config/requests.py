@@ -14,8 +14,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from eat_core.config.label_map import parse_label_map
 from eat_core.config.run import RunConfig, _Strict, profile_for_method
 from eat_core.errors import ConfigError
 from eat_core.languages import parse_languages
@@ -25,7 +26,8 @@ RUN_FIELDS: dict[str, str] = {
     "languages": "data.languages", "data_dir": "data.data_dir", "split": "data.split", "limit": "data.limit",
     "repair_tags": "data.repair_tags", "overlong": "data.overlong",
     "llm_backend": "llm.backend", "llm": "llm.model", "base_url": "llm.base_url", "adapter": "llm.adapter",
-    "extractor": "extractor.name", "extractor_model": "extractor.model", "rounds": "engine.rounds",
+    "extractor": "extractor.name", "extractor_model": "extractor.model",
+    "extractor_label_map": "extractor.label_map", "rounds": "engine.rounds",
     "shard_size": "shard_size", "method": "method.name", "demonstrations": "method.demonstrations",
     "crop_matcher": "method.crop_matcher",
 }
@@ -65,9 +67,16 @@ class ModelOverrides(_Coercible):
     base_url: str | None = None
     extractor: str | None = None
     extractor_model: str | None = None
+    extractor_label_map: str | None = None  # "NORP=ORG,FAC=O": single entries of the spaCy label map
     rounds: Literal[1, 3, 5] | None = None
     shard_size: int | None = Field(None, ge=1)
     crop_matcher: Literal["crop", "eat"] | None = None
+
+    @field_validator("extractor_label_map")
+    @classmethod
+    def _label_map(cls, value: str | None) -> str | None:
+        parse_label_map(value)  # refused here, with the option's name, not when the run configuration is built
+        return value
 
 
 class BaseRequest(ModelOverrides):

@@ -16,7 +16,7 @@ from eat_core.config.requests import BaseRequest, EvalRequest
 from eat_core.config.run import RunConfig
 from eat_core.errors import ConfigError
 from eat_core.evaluation.data import load_language
-from eat_core.extractors import EXTRACTORS
+from eat_core.extractors import EXTRACTORS, check_extractor_model
 from eat_core.llm import BACKENDS
 from eat_core.methods import METHODS, method_class
 from eat_core.methods.direct import english_examples
@@ -57,7 +57,7 @@ def validate_config(cfg: RunConfig, *, data: bool = True) -> None:
     if cfg.method.name == "direct" and cfg.method.demonstrations > 0:
         english_examples(cfg, cfg.method.demonstrations)  # the demonstrations file exists, parses, has entities
     if (method.needs_extractor or cfg.method.name == "model-transfer") and cfg.extractor.name != "heuristic":
-        check_model("--extractor-model", cfg.extractor.model)
+        check_extractor_model("--extractor-model", cfg.extractor)
     _validate_prompts(cfg)
     if data:
         _validate_data(cfg)
