@@ -62,4 +62,7 @@ Route = Annotated[str, typer.Option(help="eat (EAT as teacher), crop (CROP as te
 MaxWords = Annotated[int, typer.Option(help="leave out sentences longer than this many tokens (CROP: 128)")]
 MaxEntities = Annotated[int, typer.Option(help="leave out sentences with more entities (default: crop 5, else none)")]
 KeepEmpty = Annotated[bool, typer.Option("--keep-empty", help="keep sentences the labeller found no entity in")]
+ExportFormats = Annotated[str, typer.Option(help="also export the silver set as hf (datasets save_to_disk: "
+                                                 "OUT/<lang>/hf), parquet (train/dev.parquet) and/or spacy "
+                                                 "(train/dev.spacy DocBin), comma-separated")]
 DevShare = Annotated[float, typer.Option(help="share of kept sentences held out as the silver dev split")]

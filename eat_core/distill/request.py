@@ -20,6 +20,7 @@ from pydantic import Field, field_validator
 
 from eat_core.config.requests import BaseRequest
 from eat_core.config.run import student_preset
+from eat_core.data.training_formats import require_spacy
 from eat_core.languages import LANGUAGE_NAMES, unknown_languages
 
 ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
@@ -57,6 +58,20 @@ class DistillRequest(BaseRequest):
     patience: int = Field(3, ge=1)
     seed: int = 42
     self_train_rounds: int = Field(0, ge=0, le=10)
+    # the silver set also as Hugging Face datasets (hf: save_to_disk, parquet) and spaCy DocBin (spacy) files
+    export_formats: tuple[Literal["hf", "parquet", "spacy"], ...] = ()
+
+    @field_validator("export_formats", mode="before")
+    @classmethod
+    def _formats(cls, value):
+        if isinstance(value, str):
+            value = [part.strip().lower() for part in value.split(",") if part.strip()]
+        return tuple(dict.fromkeys(value or ()))
+
+    def check(self) -> None:
+        super().check()
+        if "spacy" in self.export_formats:
+            require_spacy("--export-formats")
 
     @field_validator("lang")
     @classmethod
