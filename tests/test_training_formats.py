@@ -65,9 +65,10 @@ def hf_view(row: dict, names) -> dict:
     return {"id": row["id"], "text": row["text"], "tokens": row["tokens"], "entities": ents}
 
 
-def doc_view(doc) -> dict:
+def doc_view(doc, id: str) -> dict:
+    """A doc as the JSONL says it: ``id`` is its record's (docs are in record order; DocBin keeps no ids)."""
     tokens = [t.text for t in doc if not t.is_space]
-    return {"id": doc.user_data["id"], "text": doc.text, "tokens": tokens,
+    return {"id": id, "text": doc.text, "tokens": tokens,
             "entities": [(e.start_char, e.end_char, e.label_) for e in doc.ents]}
 
 
@@ -87,6 +88,8 @@ def test_spacy_words_rebuild_the_text_exactly():
         words, spaces, index = words_and_spaces(record)
         assert "".join(w + (" " if s else "") for w, s in zip(words, spaces, strict=True)) == record.text
         assert [words[i] for i in index] == list(record.tokens)
+        # a space after a word is that word's whitespace_; only what follows it is a whitespace word (spaCy's way)
+        assert all(spaces[i - 1] for i, w in enumerate(words) if i and w.startswith(" ") and not words[i - 1].isspace())
 
 
 def test_each_format_reads_back_as_the_jsonl_says(tmp_path):
@@ -105,7 +108,8 @@ def test_each_format_reads_back_as_the_jsonl_says(tmp_path):
         assert names == list(LABELS)
         assert [hf_view(row, names) for row in data] == expected
         assert data[1]["langs"] == ["xx"] * 5
-    assert [doc_view(d) for d in read_docbin(tmp_path / "t.spacy")] == expected
+    docs = read_docbin(tmp_path / "t.spacy")
+    assert [doc_view(d, r.id) for d, r in zip(docs, records, strict=True)] == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "t.hf", "t.parquet", "t.spacy"]  # no temp left
 
 
@@ -178,7 +182,7 @@ def test_eat_tag_writes_each_format_as_its_jsonl(tmp_path):
         got = [hf_view(row, data.features["ner_tags"].feature.names) for row in data]
         assert [{k: g[k] for k in ("id", "text", "entities")} for g in got] == expected
         assert data[2]["langs"] == ["ru"] * len(data[2]["tokens"])
-    docs = [doc_view(d) for d in read_docbin(outs["o.spacy"])]
+    docs = [doc_view(d, r["id"]) for d, r in zip(read_docbin(outs["o.spacy"]), rows, strict=True)]
     assert [{k: d[k] for k in ("id", "text", "entities")} for d in docs] == expected
     assert [d["tokens"] for d in docs] == [row["tokens"] for row in disk]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial or temporary file left

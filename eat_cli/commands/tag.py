@@ -34,8 +34,10 @@ def tag(
     input: Annotated[Path, typer.Argument(metavar="INPUT", show_default=False,
                                           help="corpus to tag: JSONL, CoNLL/PAN-X columns or plain text")] = ...,
     lang: Annotated[str, typer.Option("--lang", help="language of the corpus (ISO code: zh, ja, ar, ru, ...)")] = ...,
-    out: Annotated[Path, typer.Option("--out", help="output file: OUT.jsonl (entities with character offsets) or "
-                                                    "OUT.conll (token and IOB2 tag columns)")] = ...,
+    out: Annotated[Path, typer.Option("--out", help="output, its format by its name: OUT.jsonl (entities with "
+                                                    "character offsets), OUT.conll (token and IOB2 tag columns), "
+                                                    "OUT.hf (datasets save_to_disk), OUT.parquet or OUT.spacy "
+                                                    "(spaCy DocBin)")] = ...,
     fmt: Annotated[str, typer.Option("--format", help="input format: auto (by suffix), jsonl, conll or text")] = "auto",
     profile: Profile = "smoke",
     db: Db = DEFAULT_DB,

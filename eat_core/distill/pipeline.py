@@ -315,6 +315,7 @@ def student_eval_config(plan: DistillPlan, model_dir: str, round: int = 0) -> Ru
     return r.to_run_config(  # not the teacher's LLM, rounds or matcher: the student's run id depends on itself only
         method="model-transfer", extractor="token-classification", extractor_model=model_dir,
         split=r.preset("eval_split"), llm_backend=None, llm=None, base_url=None, rounds=None, crop_matcher=None,
+        extractor_label_map=None,
     ).with_overrides(profile=run_label(r.route, round))
 
 
