@@ -55,6 +55,12 @@ def test_bad_label_map_is_refused_with_the_option(text, needle):
     assert_user_error(result, "--extractor-label-map", needle)
 
 
+def test_label_map_with_another_extractor_is_refused(tmp_path):
+    result = run_cli("run", "--profile", "smoke", "--extractor-label-map", "NORP=ORG", "--direct", "--db",
+                     str(tmp_path / "x.duckdb"))
+    assert_user_error(result, "--extractor-label-map", "only used with --extractor spacy", "'heuristic'")
+
+
 def test_default_label_map_and_overrides():
     assert LABEL_MAP == {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
     merged = effective_label_map({"NORP": "ORG", "FAC": "O", "PERSON": "PER"})

@@ -48,6 +48,9 @@ def validate_config(cfg: RunConfig, *, data: bool = True) -> None:
     if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
         raise ConfigError("--adapter: method 'eat-ft' needs a LoRA adapter (--adapter DIR, from `eat finetune`)")
     EXTRACTORS.check("--extractor", cfg.extractor.name)  # a typo is refused, used or not
+    if cfg.extractor.label_map and cfg.extractor.name != "spacy":
+        raise ConfigError(f"--extractor-label-map: only used with --extractor spacy (extractor is "
+                          f"{cfg.extractor.name!r})")
     if cfg.method.name == "model-transfer" and cfg.extractor.name != "token-classification":
         raise ConfigError("--extractor: method 'model-transfer' tags target tokens with a token classifier; "
                           "use --extractor token-classification --extractor-model DIR (from `eat "
