@@ -14,7 +14,9 @@ from eat_cli.options import (
     Db,
     DevShare,
     Direct,
+    ExportFormats,
     Extractor,
+    ExtractorLabelMap,
     ExtractorModel,
     KeepEmpty,
     Limit,
@@ -36,11 +38,13 @@ TargetData = Annotated[Path, typer.Option("--data", help=DISTILL["data_dir"])]
 
 
 def _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
-                    extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share, seed) -> dict:
+                    extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share, seed,
+                    extractor_label_map=None, export_formats=None) -> dict:
     return dict(route=route, lang=lang, profile=profile, data_dir=str(data) if data else None, db=str(db),
                 split=split, limit=limit, llm_backend=llm_backend, llm=llm, base_url=base_url, extractor=extractor,
                 extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, max_words=max_words,
-                max_entities=max_entities, keep_empty=keep_empty, dev_share=dev_share, seed=seed)
+                max_entities=max_entities, keep_empty=keep_empty, dev_share=dev_share, seed=seed,
+                extractor_label_map=extractor_label_map, export_formats=export_formats or ())
 
 
 def _teacher_failed(exc) -> NoReturn:
@@ -73,12 +77,14 @@ def silver(
     base_url: BaseUrl = None,
     extractor: Extractor = None,
     extractor_model: ExtractorModel = None,
+    extractor_label_map: ExtractorLabelMap = None,
     rounds: Rounds = None,
     shard_size: ShardSize = None,
     max_words: MaxWords = 128,
     max_entities: MaxEntities = None,
     keep_empty: KeepEmpty = False,
     dev_share: DevShare = 0.1,
+    export_formats: ExportFormats = None,
     seed: Seed = 42,
 ) -> None:
     """Build a silver training set (teacher EAT or CROP, or label projection); print counts and drop reasons.
@@ -91,7 +97,7 @@ def silver(
 
     fields = _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
                              extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share,
-                             seed)
+                             seed, extractor_label_map, export_formats)
     requests = [coerce_distill({**fields, "lang": code, "out": str(out)}) for code in parse_languages(lang, "--lang")]
     for request in requests:
         try:
@@ -124,12 +130,14 @@ def distill(
     base_url: BaseUrl = None,
     extractor: Extractor = None,
     extractor_model: ExtractorModel = None,
+    extractor_label_map: ExtractorLabelMap = None,
     rounds: Rounds = None,
     shard_size: ShardSize = None,
     max_words: MaxWords = 128,
     max_entities: MaxEntities = None,
     keep_empty: KeepEmpty = False,
     dev_share: DevShare = 0.1,
+    export_formats: ExportFormats = None,
     seed: Seed = 42,
     direct: Direct = False,
 ) -> None:
@@ -143,7 +151,7 @@ def distill(
 
     fields = _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
                              extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share,
-                             seed)
+                             seed, extractor_label_map, export_formats)
     request = coerce_distill({**fields, "out": str(out), "eval_split": eval_split, "base_model": base_model,
                               "self_train_rounds": self_train_rounds, "epochs": epochs,
                               "learning_rate": learning_rate, "batch_size": batch_size, "max_steps": max_steps})

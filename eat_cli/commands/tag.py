@@ -17,6 +17,7 @@ from eat_cli.options import (
     Demonstrations,
     Direct,
     Extractor,
+    ExtractorLabelMap,
     ExtractorModel,
     Llm,
     LlmBackend,
@@ -44,6 +45,7 @@ def tag(
     adapter: Adapter = None,
     extractor: Extractor = None,
     extractor_model: ExtractorModel = None,
+    extractor_label_map: ExtractorLabelMap = None,
     rounds: Rounds = None,
     shard_size: ShardSize = None,
     overlong: Overlong = None,
@@ -79,7 +81,8 @@ def tag(
     request = coerce_tag_request(dict(
         input=str(input), lang=lang, out=str(out), format=fmt, profile=profile, db=str(db), method=method,
         llm_backend=llm_backend, llm=llm, base_url=base_url, adapter=adapter, extractor=extractor,
-        extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, overlong=overlong,
+        extractor_model=extractor_model,
+        extractor_label_map=extractor_label_map, rounds=rounds, shard_size=shard_size, overlong=overlong,
         demonstrations=demonstrations, crop_matcher=crop_matcher))
     if direct:
         from eat_core.evaluation.lifecycle import TAG_RUN, failure_summary

@@ -20,7 +20,7 @@ METHOD_NAMES: tuple[str, ...] = ("eat", "eat-ft", "direct", "crop", "fusion", "m
 """``eat_core.methods.METHODS``."""
 LLM_BACKEND_NAMES: tuple[str, ...] = ("transformers", "openai")
 """``eat_core.llm.BACKENDS``."""
-EXTRACTOR_NAMES: tuple[str, ...] = ("t5", "token-classification", "heuristic")
+EXTRACTOR_NAMES: tuple[str, ...] = ("t5", "token-classification", "heuristic", "spacy")
 """``eat_core.extractors.EXTRACTORS``."""
 
 
@@ -39,7 +39,10 @@ SHARED: dict[str, str] = {
     "base_url": "OpenAI-compatible endpoint(s) for the openai backend; several, comma-separated, share the load and "
                 "fail over",
     "extractor": f"English NER extractor: {_or(EXTRACTOR_NAMES)} (default: the profile's)",
-    "extractor_model": "extractor (or model-transfer tagger) checkpoint (id or path)",
+    "extractor_model": "extractor (or model-transfer tagger) checkpoint (id or path); for spacy an installed "
+                       "pipeline (en_core_web_sm) or its directory",
+    "extractor_label_map": "spacy: change label-map entries, e.g. NORP=ORG,FAC=O (O drops; default PERSON=PER, "
+                           "ORG=ORG, GPE/LOC/FAC=LOC, the rest dropped)",
     "rounds": "MrCoT rounds: 1, 3 or 5 (default: the profile's; EAT Table 13: 3)",
     "shard_size": "sentences (records) per shard (default: the profile's)",
     "crop_matcher": "crop: 'crop' (CROP's lexical rule, default) or 'eat' (our aligner)",
@@ -72,7 +75,8 @@ EXECUTION: dict[str, str] = {
 TAG: dict[str, str] = {
     "input": "corpus to tag: JSONL, CoNLL/PAN-X columns or plain text",
     "lang": "language of the corpus (ISO code: zh, ja, ar, ru, ...)",
-    "out": "output file: OUT.jsonl (entities with character offsets) or OUT.conll (token and IOB2 tag columns)",
+    "out": "output, its format by its name: OUT.jsonl (entities with character offsets), OUT.conll (token and IOB2 "
+           "tag columns), OUT.hf (datasets save_to_disk), OUT.parquet or OUT.spacy (spaCy DocBin)",
     "format": "input format: auto (by suffix), jsonl, conll or text",
 }
 """Fields of :class:`~eat_core.tagging.request.TagRequest` whose meaning is its own."""
@@ -90,6 +94,8 @@ DISTILL: dict[str, str] = {
     "max_entities": "leave out sentences with more entities (default: crop 5, else none)",
     "keep_empty": "keep sentences the labeller found no entity in",
     "dev_share": "share of kept sentences held out as the silver dev split",
+    "export_formats": "also export the silver set as hf (datasets save_to_disk: OUT/<lang>/hf), parquet "
+                      "(train/dev.parquet) and/or spacy (train/dev.spacy DocBin), comma-separated",
     "base_model": "student base: bert-base-multilingual-cased (default), xlm-roberta-base, tiny:bert-tc (smoke "
                   "default)",
     "epochs": "student epochs (default 10, CROP §4.2)",

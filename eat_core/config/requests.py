@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from eat_core.config.fields import (
     EXECUTION,
@@ -30,6 +30,7 @@ from eat_core.config.fields import (
     PROFILE_NAMES,
     SHARED,
 )
+from eat_core.config.label_map import parse_label_map
 from eat_core.config.run import RunConfig, _Strict, profile_for_method
 from eat_core.errors import ConfigError
 from eat_core.languages import parse_languages
@@ -39,7 +40,8 @@ RUN_FIELDS: dict[str, str] = {
     "languages": "data.languages", "data_dir": "data.data_dir", "split": "data.split", "limit": "data.limit",
     "repair_tags": "data.repair_tags", "overlong": "data.overlong",
     "llm_backend": "llm.backend", "llm": "llm.model", "base_url": "llm.base_url", "adapter": "llm.adapter",
-    "extractor": "extractor.name", "extractor_model": "extractor.model", "rounds": "engine.rounds",
+    "extractor": "extractor.name", "extractor_model": "extractor.model",
+    "extractor_label_map": "extractor.label_map", "rounds": "engine.rounds",
     "shard_size": "shard_size", "method": "method.name", "demonstrations": "method.demonstrations",
     "crop_matcher": "method.crop_matcher",
 }
@@ -98,9 +100,16 @@ class ModelOverrides(_Coercible):
     base_url: str | None = described(SHARED, "base_url")
     extractor: ExtractorName | None = described(SHARED, "extractor")
     extractor_model: str | None = described(SHARED, "extractor_model")
+    extractor_label_map: str | None = described(SHARED, "extractor_label_map")
     rounds: Literal[1, 3, 5] | None = described(SHARED, "rounds")
     shard_size: int | None = described(SHARED, "shard_size", ge=1)
     crop_matcher: Literal["crop", "eat"] | None = described(SHARED, "crop_matcher")
+
+    @field_validator("extractor_label_map")
+    @classmethod
+    def _label_map(cls, value: str | None) -> str | None:
+        parse_label_map(value)  # refused here, with the option's name, not when the run configuration is built
+        return value
 
 
 class BaseRequest(ModelOverrides):

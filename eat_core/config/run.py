@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from eat_core.config.label_map import parse_label_map
 from eat_core.data.limits import DEFAULT_MAX_SENTENCE_CHARS, DEFAULT_MAX_SENTENCE_TOKENS, DEFAULT_MAX_TOKEN_CHARS
 from eat_core.errors import ConfigError
 from eat_core.languages import LANGUAGE_NAMES, PAPER_LANGUAGES, unknown_languages
@@ -54,12 +55,20 @@ class LLMConfig(_Strict):
 
 
 class ExtractorConfig(_Strict):
-    """The English NER extractor (EAT §3.1; Table 6)."""
+    """The English NER extractor (EAT §3.1; Table 6). ``label_map`` overrides single entries of the spaCy
+    extractor's label map (``eat_core/extractors/spacy_ner.py``): ``{"NORP": "ORG", "FAC": "O"}``, or the option's
+    text ``NORP=ORG,FAC=O``; ``O`` drops a label."""
 
     name: str = "t5"
     model: str = "google/flan-t5-base"
     batch_size: int = Field(32, ge=1)
     max_new_tokens: int = Field(64, ge=1)
+    label_map: dict[str, str] | None = None
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _parse_label_map(cls, value):
+        return parse_label_map(value) or None
 
 
 

@@ -181,8 +181,8 @@ def build_silver(plan: DistillPlan, teacher_run: str | None, out: str | Path | N
     store = Store(r.db)
     done = stored_summary(store, silver_id)
     if done is not None:
-        if not export_is_current(out, done):
-            export_silver(stored_rows(store, silver_id), done, out)
+        if not export_is_current(out, done, r.export_formats):
+            export_silver(stored_rows(store, silver_id), done, out, r.export_formats)
             say(f"{silver_id}: finished earlier; exported again to {out}")
         done.export_dir = str(out)
         return done
@@ -194,7 +194,7 @@ def build_silver(plan: DistillPlan, teacher_run: str | None, out: str | Path | N
     rows = assign_parts(rows, r.seed, r.dev_share)
     summary = summarise(silver_id, r.route, r.lang, signature, rows, export_dir=str(out), teacher_run=teacher_run)
     save_silver(store, summary, rows, config)
-    export_silver(rows, summary, out)
+    export_silver(rows, summary, out, r.export_formats)
     say(summary.line())
     return summary
 
@@ -315,6 +315,7 @@ def student_eval_config(plan: DistillPlan, model_dir: str, round: int = 0) -> Ru
     return r.to_run_config(  # not the teacher's LLM, rounds or matcher: the student's run id depends on itself only
         method="model-transfer", extractor="token-classification", extractor_model=model_dir,
         split=r.preset("eval_split"), llm_backend=None, llm=None, base_url=None, rounds=None, crop_matcher=None,
+        extractor_label_map=None,
     ).with_overrides(profile=run_label(r.route, round))
 
 
@@ -362,8 +363,8 @@ def relabel_silver(plan: DistillPlan, base: SilverSummary, student: dict, round:
     silver_id = relabel_key(plan, base, student, round)
     done = stored_summary(store, silver_id)
     if done is not None:
-        if not export_is_current(out, done):
-            export_silver(stored_rows(store, silver_id), done, out)
+        if not export_is_current(out, done, r.export_formats):
+            export_silver(stored_rows(store, silver_id), done, out, r.export_formats)
         done.export_dir = str(out)
         return done
     rows = stored_rows(store, base.silver_id)
@@ -384,7 +385,7 @@ def relabel_silver(plan: DistillPlan, base: SilverSummary, student: dict, round:
     summary = summarise(silver_id, r.route, r.lang, signature, new_rows, export_dir=str(out),
                         teacher_run=base.teacher_run)
     save_silver(store, summary, new_rows, config)
-    export_silver(new_rows, summary, out)
+    export_silver(new_rows, summary, out, r.export_formats)
     say(summary.line() + f" (self-training round {round}: {sum(x.kept for x in relabelled)} of {len(todo)} "
         "dropped sentences relabelled by the student)")
     return summary

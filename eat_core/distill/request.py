@@ -21,6 +21,7 @@ from pydantic import field_validator
 from eat_core.config.fields import DISTILL, SHARED
 from eat_core.config.requests import BaseRequest, described
 from eat_core.config.run import student_preset
+from eat_core.data.training_formats import require_spacy
 from eat_core.languages import LANGUAGE_NAMES, unknown_languages
 
 Route = Literal["eat", "crop", "projection"]
@@ -61,6 +62,20 @@ class DistillRequest(BaseRequest):
     patience: int = described(DISTILL, "patience", 3, ge=1)
     seed: int = described(DISTILL, "seed", 42)
     self_train_rounds: int = described(DISTILL, "self_train_rounds", 0, ge=0, le=10)
+    # the silver set also as Hugging Face datasets (hf: save_to_disk, parquet) and spaCy DocBin (spacy) files
+    export_formats: tuple[Literal["hf", "parquet", "spacy"], ...] = described(DISTILL, "export_formats", ())
+
+    @field_validator("export_formats", mode="before")
+    @classmethod
+    def _formats(cls, value):
+        if isinstance(value, str):
+            value = [part.strip().lower() for part in value.split(",") if part.strip()]
+        return tuple(dict.fromkeys(value or ()))
+
+    def check(self) -> None:
+        super().check()
+        if "spacy" in self.export_formats:
+            require_spacy("--export-formats")
 
     @field_validator("lang")
     @classmethod

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eat_core.data.training_formats import NerRecord, write_docbin, write_hf, write_parquet
 from eat_core.distill.filters import RULES, Candidate, judge
 from eat_core.errors import DataError
 from eat_core.hashing import content_hash
@@ -186,8 +188,14 @@ def stored_rows(store: Store, silver_id: str) -> list[SilverRow]:
 # -- export ----------------------------------------------------------------------------------------------------------
 
 
-def export_silver(rows: Sequence[SilverRow], summary: SilverSummary, out: str | Path) -> Path:
+def export_silver(rows: Sequence[SilverRow], summary: SilverSummary, out: str | Path,
+                  formats: Sequence[str] = ()) -> Path:
     """Write ``<out>/<lang>/train.tsv``, ``dev.tsv`` and ``silver.json``; returns ``<out>``.
+
+    ``formats`` adds the same parts in the formats NER users train from (``eat_core/data/training_formats.py``):
+    ``hf`` a ``datasets.DatasetDict`` at ``<out>/<lang>/hf`` (splits ``train`` and ``validation``, as WikiANN on the
+    Hub names them), ``parquet`` ``train.parquet`` and ``dev.parquet``, ``spacy`` ``train.spacy`` and ``dev.spacy``.
+    A silver sentence has tokens only: its text is the tokens joined by single spaces.
 
     Files are written beside and renamed into place, so a crash never leaves a half-written export; an existing
     export of another silver set in the same place is replaced.
@@ -206,20 +214,53 @@ def export_silver(rows: Sequence[SilverRow], summary: SilverSummary, out: str | 
         text = "\n".join("\n".join(f"{tok}\t{tag}" for tok, tag in zip(r.tokens, r.tags or (), strict=True)) + "\n"
                          for r in members)
         _write_atomic(lang_dir / f"{part}.tsv", text)
-    meta = {**summary.as_dict(), "export_dir": str(root), "reused": None,
+    _export_training_formats(parts, summary.lang, lang_dir, formats)
+    meta = {**summary.as_dict(), "export_dir": str(root), "reused": None, "formats": list(formats),
             "note": "train/dev are silver (machine-labelled); dev is a held-out share of the silver sentences"}
     _write_atomic(lang_dir / "silver.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     return root
 
 
-def export_is_current(out: str | Path, summary: SilverSummary) -> bool:
+def _export_training_formats(parts: dict[str, list[SilverRow]], lang: str, lang_dir: Path,
+                             formats: Sequence[str]) -> None:
+    def records(part: str):
+        return (NerRecord.from_tokens(r.sentence_id, r.tokens, r.tags or ()) for r in parts[part])
+
+    for stale in format_files([f for f in ("hf", "parquet", "spacy") if f not in formats]):
+        _remove(lang_dir / stale)  # another set's files must not pass for this one's
+    if "hf" in formats:
+        write_hf({"train": records("train"), "validation": records("dev")}, lang, lang_dir / "hf")
+    for part in parts:
+        if "parquet" in formats:
+            write_parquet(records(part), lang, lang_dir / f"{part}.parquet")
+        if "spacy" in formats:
+            write_docbin(records(part), lang_dir / f"{part}.spacy")
+
+
+def format_files(formats: Sequence[str]) -> list[str]:
+    """The files (and directory) ``formats`` add to ``<out>/<lang>/``."""
+    names = {"hf": ["hf"], "parquet": ["train.parquet", "dev.parquet"], "spacy": ["train.spacy", "dev.spacy"]}
+    return [name for fmt in formats for name in names[fmt]]
+
+
+def export_is_current(out: str | Path, summary: SilverSummary, formats: Sequence[str] = ()) -> bool:
     meta = Path(out) / summary.lang / "silver.json"
     if not meta.is_file() or not (Path(out) / summary.lang / "train.tsv").is_file():
         return False
+    if not all((Path(out) / summary.lang / name).exists() for name in format_files(formats)):
+        return False
     try:
-        return json.loads(meta.read_text(encoding="utf-8")).get("silver_id") == summary.silver_id
+        written = json.loads(meta.read_text(encoding="utf-8"))
     except ValueError:
         return False
+    return written.get("silver_id") == summary.silver_id and set(formats) <= set(written.get("formats") or ())
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _write_atomic(path: Path, text: str) -> None:

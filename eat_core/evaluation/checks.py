@@ -16,7 +16,7 @@ from eat_core.config.requests import BaseRequest, EvalRequest
 from eat_core.config.run import RunConfig
 from eat_core.errors import ConfigError
 from eat_core.evaluation.data import load_language
-from eat_core.extractors import EXTRACTORS
+from eat_core.extractors import EXTRACTORS, check_extractor_model
 from eat_core.llm import BACKENDS
 from eat_core.methods import METHODS, method_class
 from eat_core.methods.direct import english_examples
@@ -48,6 +48,9 @@ def validate_config(cfg: RunConfig, *, data: bool = True) -> None:
     if cfg.method.name == "eat-ft" and not cfg.llm.adapter:
         raise ConfigError("--adapter: method 'eat-ft' needs a LoRA adapter (--adapter DIR, from `eat finetune`)")
     EXTRACTORS.check("--extractor", cfg.extractor.name)  # a typo is refused, used or not
+    if cfg.extractor.label_map and cfg.extractor.name != "spacy":
+        raise ConfigError(f"--extractor-label-map: only used with --extractor spacy (extractor is "
+                          f"{cfg.extractor.name!r})")
     if cfg.method.name == "model-transfer" and cfg.extractor.name != "token-classification":
         raise ConfigError("--extractor: method 'model-transfer' tags target tokens with a token classifier; "
                           "use --extractor token-classification --extractor-model DIR (from `eat "
@@ -57,7 +60,7 @@ def validate_config(cfg: RunConfig, *, data: bool = True) -> None:
     if cfg.method.name == "direct" and cfg.method.demonstrations > 0:
         english_examples(cfg, cfg.method.demonstrations)  # the demonstrations file exists, parses, has entities
     if (method.needs_extractor or cfg.method.name == "model-transfer") and cfg.extractor.name != "heuristic":
-        check_model("--extractor-model", cfg.extractor.model)
+        check_extractor_model("--extractor-model", cfg.extractor)
     _validate_prompts(cfg)
     if data:
         _validate_data(cfg)

@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 
 from eat_core.config.run import RunConfig
 from eat_core.evaluation.data import data_path, file_stamp, load_language
+from eat_core.extractors import extractor_fingerprint
 from eat_core.hashing import content_hash, directory_fingerprint
 from eat_core.methods import method_class
 from eat_core.methods.direct import demonstrations_file, english_examples, render_demonstrations
@@ -163,7 +164,7 @@ def _model_inputs(cfg: RunConfig) -> tuple[RunInput, ...]:
         if cfg.llm.adapter:
             items.append(RunInput("adapter", "adapter", str(Path(cfg.llm.adapter)), adapter_fingerprint(cfg)))
     if method.needs_extractor or cfg.method.name == "model-transfer":
-        path, fp = model_fingerprint(cfg.extractor.model)
+        path, fp = extractor_fingerprint(cfg.extractor)
         items.append(RunInput("extractor", "model", path or cfg.extractor.model, fp))
     if uses_demonstrations(cfg):  # the English examples in every prompt: an edited file is a new run
 

@@ -65,9 +65,12 @@ def validate_tag_request(request: TagRequest | Mapping) -> tuple[TagRequest, Run
     if not path.is_file():
         raise ConfigError(f"INPUT: {req.input} is not a file")
     check_input_format(req)
-    out_format(req.out)
-    if Path(req.out).is_dir():
-        raise ConfigError(f"--out: {req.out} is a directory; give a file ending in .jsonl or .conll")
+    fmt = out_format(req.out)
+    if Path(req.out).is_dir() and fmt != "hf":  # OUT.hf is a datasets directory, replaced when the run completes
+        raise ConfigError(f"--out: {req.out} is a directory; give a file ending in .jsonl, .conll, .parquet or "
+                          ".spacy, or a directory name ending in .hf")
+    if Path(req.out).is_file() and fmt == "hf":
+        raise ConfigError(f"--out: {req.out} is a file; .hf names a datasets directory (save_to_disk)")
     if Path(req.out).resolve() == path.resolve():
         raise ConfigError(f"--out: {req.out} is the input file; write the tags elsewhere")
     out_dir = existing_parent(Path(req.out), "--out", "for the output file")

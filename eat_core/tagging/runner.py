@@ -178,7 +178,7 @@ def tag_corpus(request: TagRequest | Mapping, *, progress: Progress | None = Non
     done = {i for i, s in status.items() if s == "done"}
     say(describe_plan(plan, len(done & {s.index for s in plan.corpus.shards})))
     result = TagResult(plan.run_id)
-    writer = OrderedWriter(plan.request.out)
+    writer = OrderedWriter(plan.request.out, lang=plan.source.lang)
     todo = [s for s in plan.corpus.shards if s.index not in done]
     tracker = ProgressTracker(sum(s.count for s in todo))
     try:

@@ -30,7 +30,7 @@ def flat(data: dict, prefix: str = "") -> dict:
 def changed(cfg, profile: str) -> dict:
     """The dotted fields of ``cfg`` that differ from the profile it was resolved from."""
     base = flat(get_profile(profile).model_dump())
-    return {key: value for key, value in flat(cfg.model_dump()).items() if base[key] != value}
+    return {key: value for key, value in flat(cfg.model_dump()).items() if base.get(key, ...) != value}
 
 
 def eval_config(fields: dict):
@@ -53,14 +53,16 @@ def student_config(fields: dict, round: int):
 FULL_EVAL = {"profile": "paper-ft", "languages": ("zh", "ja"), "data_dir": "/d", "split": "test", "limit": 5,
              "repair_tags": False, "llm_backend": "openai", "llm": "served", "base_url": "http://h:1/v1",
              "adapter": "/a", "extractor": "t5", "extractor_model": "/e", "rounds": 5, "shard_size": 8,
-             "overlong": "truncate", "method": "crop", "demonstrations": 2, "crop_matcher": "eat"}
+             "overlong": "truncate", "method": "crop", "demonstrations": 2, "crop_matcher": "eat",
+             "extractor_label_map": "norp=org,FAC=O"}
 FULL_TAG = {"profile": "paper", "method": "direct", "demonstrations": 0, "adapter": "/a", "overlong": "truncate",
             "llm_backend": "openai", "base_url": "http://h:1/v1", "llm": "m", "rounds": 1, "shard_size": 3,
-            "crop_matcher": "eat", "extractor": "heuristic", "extractor_model": "none"}
+            "crop_matcher": "eat", "extractor": "heuristic", "extractor_model": "none",
+            "extractor_label_map": "EVENT=LOC"}
 FULL_DISTILL = {"route": "crop", "profile": "paper", "lang": "ko", "data_dir": "/d", "limit": 7,
                 "llm_backend": "openai", "base_url": "http://h:1/v1", "llm": "m", "rounds": 1, "shard_size": 5,
                 "crop_matcher": "eat", "extractor": "t5", "extractor_model": "/e", "split": "dev",
-                "eval_split": "train"}
+                "eval_split": "train", "extractor_label_map": "NORP=ORG", "export_formats": "parquet,hf"}
 STUDENT = {"method.name": "model-transfer", "extractor.name": "token-classification", "extractor.model": "/s"}
 
 
@@ -73,7 +75,8 @@ STUDENT = {"method.name": "model-transfer", "extractor.name": "token-classificat
                  "data.source": "local", "data.data_dir": "/d", "data.languages": ("zh", "ja"), "data.limit": 5,
                  "data.repair_tags": False, "data.overlong": "truncate", "llm.backend": "openai",
                  "llm.model": "served", "llm.adapter": "/a", "llm.base_url": "http://h:1/v1", "extractor.model": "/e",
-                 "engine.rounds": 5, "shard_size": 8}),
+                 "extractor.label_map.NORP": "ORG", "extractor.label_map.FAC": "O", "engine.rounds": 5,
+                 "shard_size": 8}),
 ])
 def test_eval_request_to_run_config(fields, expected):
     assert changed(eval_config(fields), fields.get("profile", "smoke")) == expected
@@ -84,7 +87,8 @@ def test_eval_request_to_run_config(fields, expected):
     (FULL_TAG, {"method.name": "direct", "method.demonstrations": 0, "method.crop_matcher": "eat",
                 "data.languages": ("ja",), "data.overlong": "truncate", "llm.backend": "openai", "llm.model": "m",
                 "llm.adapter": "/a", "llm.base_url": "http://h:1/v1", "extractor.name": "heuristic",
-                "extractor.model": "none", "engine.rounds": 1, "shard_size": 3}),
+                "extractor.model": "none", "extractor.label_map.EVENT": "LOC", "engine.rounds": 1,
+                "shard_size": 3}),
 ])
 def test_tag_request_to_run_config(fields, expected):
     assert changed(tag_config(fields), fields.get("profile", "smoke")) == expected
@@ -95,7 +99,8 @@ def test_tag_request_to_run_config(fields, expected):
     (FULL_DISTILL, {"method.name": "crop", "method.crop_matcher": "eat", "data.source": "local",
                     "data.data_dir": "/d", "data.split": "dev", "data.languages": ("ko",), "data.limit": 7,
                     "llm.backend": "openai", "llm.model": "m", "llm.base_url": "http://h:1/v1",
-                    "extractor.model": "/e", "engine.rounds": 1, "shard_size": 5}),
+                    "extractor.model": "/e", "extractor.label_map.NORP": "ORG", "engine.rounds": 1,
+                    "shard_size": 5}),
     ({"route": "projection", "lang": "zh", "llm": "tiny:qwen2"},  # the projection reads English with `direct`
      {"method.name": "direct", "data.languages": ("en",)}),
 ])
