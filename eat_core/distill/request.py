@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 
 from eat_core.config.requests import BaseRequest
 from eat_core.config.run import student_preset
-from eat_core.languages import LANGUAGE_NAMES, unknown_languages
+from eat_core.languages import canonical_code, is_known, unknown_languages
 
 ROUTES: tuple[str, ...] = ("eat", "crop", "projection")
 """How the silver set is labelled: EAT as teacher, CROP as teacher, or label projection (translate-train)."""
@@ -61,9 +61,9 @@ class DistillRequest(BaseRequest):
     @field_validator("lang")
     @classmethod
     def _known_language(cls, lang: str) -> str:
-        code = lang.strip().lower()
-        if code not in LANGUAGE_NAMES:
+        if not is_known(lang):
             raise ValueError(unknown_languages([lang]))
+        code = canonical_code(lang)
         if code == "en":
             raise ValueError("the target language must not be English (the source language)")
         return code

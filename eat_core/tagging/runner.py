@@ -30,6 +30,7 @@ from eat_core.evaluation.progress import ProgressTracker
 from eat_core.evaluation.session import session_for, this_worker
 from eat_core.evaluation.shards import ShardOutcome, guarded_shard
 from eat_core.hashing import content_hash
+from eat_core.segmentation import segmentation_note
 from eat_core.store import Store
 from eat_core.tagging.export import OrderedWriter, entities_of
 from eat_core.tagging.readers import CorpusPlan, Record, ShardSpan, Source, detect_format, read_shard, scan_corpus
@@ -71,6 +72,9 @@ def tag_config(cfg: RunConfig, source: Source) -> dict:
     """Everything of the configuration that changes a tag: the method and models, the language, the limits."""
     data = cfg.model_dump(mode="json")
     data["data"] = {"lang": source.lang, "format": source.format, "limits": source.limits.__dict__}
+    note = segmentation_note(source.lang) if source.format != "conll" else None
+    if note:  # installing a word segmenter changes the tokens, so the run (absent for spaced scripts: ids unchanged)
+        data["data"]["segmentation"] = note
     data.pop("token_f1_protocol", None)
     return data
 
@@ -97,9 +101,11 @@ def start_tag_run(store: Store, plan: TagPlan) -> dict[int, str]:
 
 def describe_plan(plan: TagPlan, done: int) -> str:
     counts = ", ".join(f"{k}={v}" for k, v in sorted(plan.corpus.counts.items()))
+    note = segmentation_note(plan.source.lang) if plan.source.format != "conll" else None
     return (f"tag run {plan.run_id}: {plan.corpus.records} records ({plan.source.format}, {plan.source.lang}) in "
             f"{len(plan.corpus.shards)} shards, method {plan.cfg.method.name}; {done} already done, "
-            f"{len(plan.corpus.shards) - done} to tag" + (f"; {counts}" if counts else ""))
+            f"{len(plan.corpus.shards) - done} to tag" + (f"; {counts}" if counts else "")
+            + (f"; segmentation: {note}" if note else ""))
 
 
 # -- one shard --------------------------------------------------------------------------------------------------
