@@ -29,6 +29,7 @@ looks at the text, ``eat_core/segmentation.py``):
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 from collections.abc import Sequence
@@ -181,10 +182,8 @@ def suggestions(tag: str, n: int = 3) -> list[str]:
     text = tag.strip().lower().replace("_", "-")
     out: list[str] = []
     if text.isascii() and text.isalpha() and len(text) > 3:
-        try:
+        with contextlib.suppress(LookupError, ConfigError, ValueError):
             out.append(canonical_code(str(langcodes.find(text))))
-        except (LookupError, ConfigError, ValueError):
-            pass
     head = text.split("-")[0]
     two = sorted(set(_two_letter().values()))
     pool = two if len(head) <= 3 else []
