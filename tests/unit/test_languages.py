@@ -134,3 +134,12 @@ def test_burmese_is_cut_into_grapheme_clusters_and_latin_stays_whole():
 def test_spaced_languages_are_untouched():
     assert tokenize("Putin visited กรุงเทพ.", "en").tokens == ("Putin", "visited", "กรุงเทพ", ".")
     assert segmentation.segmentation_note("en") is None and segmentation.segmentation_note("zh") is None
+
+
+def test_the_projection_route_cuts_unspaced_translations_like_eat_tag():
+    from eat_core.distill.projection import tokenise
+
+    text = "กรุงเทพมหานครเป็นเมืองหลวง Paris."
+    pieces = [text[s:e] for s, e in tokenise(text, "th")]
+    assert len(pieces) > 3 and "".join(pieces[:-2]) == "กรุงเทพมหานครเป็นเมืองหลวง" and pieces[-2:] == ["Paris", "."]
+    assert [text[s:e] for s, e in tokenise("Putin visited Paris.", "ru")] == ["Putin", "visited", "Paris", "."]
