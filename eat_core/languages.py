@@ -19,7 +19,7 @@ their names, so their run ids and cache keys are unchanged (``tests/unit/test_la
 
 Names come from ``langcodes`` with its ``language_data`` tables (CLDR), not from a hand table. Script facts come from
 the script: the one a tag names, else the language's likely script (CLDR likely subtags), else none (tagging then
-looks at the text, ``eat_core/segmentation.py``):
+looks at the text, ``eat_core/data/segmentation.py``):
 
 * character-tokenised, as WikiANN zh/ja: Han-based scripts (``Hani Hans Hant Jpan Hira Kana``);
 * written without spaces between words: those, and the scripts of Unicode line-break class SA (UAX #14: Thai, Lao,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from eat_core.config.run import RunConfig
 from eat_core.data.limits import InputLimits
+from eat_core.data.segmentation import segmentation_note
 from eat_core.errors import is_retryable, one_line
 from eat_core.evaluation.identity import model_inputs
 from eat_core.evaluation.lifecycle import TAG_RUN, end_run, failure_summary
@@ -30,7 +31,6 @@ from eat_core.evaluation.progress import ProgressTracker
 from eat_core.evaluation.session import session_for, this_worker
 from eat_core.evaluation.shards import ShardOutcome, guarded_shard
 from eat_core.hashing import content_hash
-from eat_core.segmentation import segmentation_note
 from eat_core.store import Store
 from eat_core.tagging.export import OrderedWriter, entities_of
 from eat_core.tagging.readers import CorpusPlan, Record, ShardSpan, Source, detect_format, read_shard, scan_corpus

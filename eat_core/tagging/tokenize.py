@@ -5,9 +5,9 @@ character; whitespace and invisible format characters separate tokens and belong
 (``languages.is_character_tokenised``): one token per character, as WikiANN zh/ja. In both, combining marks, variation
 selectors, emoji skin-tone modifiers and ZWJ/ZWNJ stay with the character before them, and a character after a ZWJ
 joins it (``👩‍💻`` is one token), so no token starts with a mark. Thai, Lao, Khmer, Burmese and the other scripts
-written without spaces (``segmentation.segments_words``): each run of such a script is cut into words by an
-installed segmenter (Thai: pythainlp), else into characters with their marks (``segmentation.split_unspaced``);
-``segmentation.segmentation_note`` says which.
+written without spaces (``data.segmentation.segments_words``): each run of such a script is cut into words by
+an installed segmenter (Thai: pythainlp), else into characters with their marks
+(``data.segmentation.split_unspaced``); ``data.segmentation.segmentation_note`` says which.
 
 Contract, by example::
 
@@ -24,8 +24,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eat_core.data.segmentation import segments_words, split_unspaced
 from eat_core.languages import is_character_tokenised, join_tokens, token_separator
-from eat_core.segmentation import segments_words, split_unspaced
 
 ZWJ, ZWNJ = "\u200d", "\u200c"
 _SEPARATE, _WORD, _MARK, _OTHER = 0, 1, 2, 3

@@ -17,7 +17,7 @@ from conftest import REPO
 
 PACKAGES = ("eat_core", "tasks", "flows", "eat_cli")  # lowest first
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in (
-    "errors types bio languages segmentation hashing registry",  # the kernel: modules at the top of eat_core
+    "errors types bio languages hashing registry",  # the kernel: modules at the top of eat_core
     "data",
     "config",
     "store prompts",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eat_core import segmentation
+from eat_core.data import segmentation
 from eat_core.errors import ConfigError
 from eat_core.languages import (
     BUNDLED_LANGUAGES,

@@ -42,7 +42,7 @@ class SegmenterInfo:
     extra: str
 
 
-SEGMENTERS = LazyRegistry("word segmenter", {"Thai": "eat_core.segmentation:thai_words"})
+SEGMENTERS = LazyRegistry("word segmenter", {"Thai": "eat_core.data.segmentation:thai_words"})
 """Script (ISO 15924) -> a function ``str -> list[str]`` whose pieces concatenate to its input."""
 
 SEGMENTER_INFO: dict[str, SegmenterInfo] = {"Thai": SegmenterInfo("pythainlp newmm", "pythainlp", "thai")}
