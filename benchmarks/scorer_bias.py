@@ -26,7 +26,8 @@ from eat_core.scoring.entity_f1 import entity_counts  # noqa: E402
 from eat_core.scoring.token_f1 import token_counts
 from eat_core.types import ENTITY_TYPES, Span  # noqa: E402
 
-LANGUAGES = ("ar", "de", "en", "es", "fr", "hi", "hy", "ja", "ka", "ko", "nl", "ru", "zh")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data_languages import chosen_languages  # noqa: E402
 
 
 def perturb(tags: tuple[str, ...], rng: random.Random) -> tuple[str, ...]:
@@ -71,13 +72,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/wikiann"))
     parser.add_argument("--split", default="dev")
-    parser.add_argument("--languages", default=",".join(LANGUAGES))
+    parser.add_argument("--languages", default="", help="comma-separated; default: every language under --data")
     parser.add_argument("--limit", type=int, default=2000, help="first N sentences per language")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     print(f"{args.split}, first {args.limit} sentences, seed {args.seed}; difference = token - eat-official")
     print(f"{'lang':<5} {'sentences':>9} {'eat-official':>12} {'token':>7} {'difference':>10} {'entity':>7}")
-    for lang in args.languages.split(","):
+    for lang in chosen_languages(args):
         r = bias(args.data, lang, args.split, args.limit, args.seed)
         print(f"{lang:<5} {r['sentences']:>9} {r['eat_official']:>12.2f} {r['token']:>7.2f} "
               f"{r['difference']:>+10.2f} {r['entity']:>7.2f}", flush=True)

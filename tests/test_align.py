@@ -35,6 +35,19 @@ CASES = [
     ("zh", list("我在北京"), "   ", None, "empty_answer"),
     ("zh", list("我在北京"), "北" * 500, None, "answer_too_long"),
     ("en", ["Final", "result", ":", "Paris"], "Final result: Paris", (0, 4), None),  # verbatim copy wins
+    # damaged answers on WikiANN's spaced tokens (benchmarks/alignment_ceiling.py --damage, 57 languages)
+    ("is", ["Höfuðstöðvar", "bankans", "eru", "í", "Stokkhólmi", "."], "Stokkhólmi.", (4, 5), None),  # own stop
+    ("is", ["tilvísun", "Sheffield", "United", "F.C", "."], '"Sheffield United F.C ."', (1, 5), None),  # a copied " ."
+    ("is", ["tilvísun", "Jóhannes", "Páll", "2", "."], "Final answer: Jóhannes Páll 2 .", (1, 5), None),
+    ("is", ["19.", "maí", "-", "Hekla", "gaus", "."], "19. maí (the name as it appears in the sentence)", (0, 2), None),
+    ("is", ["tilvísun", "Vinstrihreyfingin", "–", "grænt", "framboð"],
+     "Vinstrihreyfingin – grænt framboð - this is the exact phrase", (1, 5), None),
+    ("da", ["Morten", "``", "Duncan", "''", "Rasmussen"],
+     "The phrase in the original sentence is:\n\nMorten `` Duncan '' Rasmussen", (0, 5), None),  # intro, `` '' kept
+    ("be", ["Група", "армій", "«Паўднёвая", "Украіна»"], "«Група армій «Паўднёвая Украіна»»", (0, 4), None),
+    ("he", ["לאור", "הניצחון", "ניקולאי", "יודניץ", "'", "ומונה"], "ניקולאי יודניץ '.", (2, 5), None),
+    ("ja", list("モーニング娘。の歌"), "モーニング娘。", (0, 7), None),  # zh/ja: the verbatim answer stays first
+    ("th", ["กรุงเทพ", "มหานคร", "เป็น", "เมือง"], "กรุงเทพมหานคร", (0, 2), None),
 ]
 
 

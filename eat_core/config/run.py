@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from eat_core.config.label_map import parse_label_map
 from eat_core.data.limits import DEFAULT_MAX_SENTENCE_CHARS, DEFAULT_MAX_SENTENCE_TOKENS, DEFAULT_MAX_TOKEN_CHARS
 from eat_core.errors import ConfigError
-from eat_core.languages import LANGUAGE_NAMES, PAPER_LANGUAGES, unknown_languages
+from eat_core.languages import PAPER_LANGUAGES, canonical_code, is_known, unknown_languages
 from eat_core.registry import unknown_line
 
 
@@ -103,12 +103,12 @@ class DataConfig(_Strict):
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, languages):
-        unknown = [lang for lang in languages if lang not in LANGUAGE_NAMES]
+        unknown = [lang for lang in languages if not is_known(lang)]
         if unknown:
             raise ValueError(unknown_languages(unknown))
         if not languages:
             raise ValueError("at least one language is needed")
-        return tuple(languages)
+        return tuple(dict.fromkeys(canonical_code(lang) for lang in languages))
 
 
 

@@ -138,7 +138,7 @@ def iter_tagged_blocks(
                 continue
             if prefix is None:
                 match = _LANG_PREFIX.match(token)
-                prefix = match.group(0) if match and match.group(1) == lang else ""
+                prefix = match.group(0) if match and match.group(1) == lang.split("-")[0] else ""
             if prefix and token.startswith(prefix):
                 token = token[len(prefix) :]
             tokens.append(token)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eat_core.bio import spans_from_tags
+from eat_core.data.segmentation import segments_words, split_unspaced
 from eat_core.languages import is_character_tokenised, language_name
 from eat_core.methods.crop_projection import _MARKER, labelled_sequence, parse_markers
 from eat_core.types import EnglishEntity, Sentence, Span
@@ -48,7 +49,8 @@ def tokenise(text: str, lang: str) -> list[tuple[int, int]]:
     with leading and trailing punctuation split off (one token per mark; a run of one repeated mark such as ``''``
     or ``**`` stays whole), internal punctuation kept (``l'Union``, ``2010-11``), and a full stop kept, except at
     the end of the text, on an abbreviation with an inner one (``U.S.``), an ordinal (``1.``) or an initial
-    (``B.``), as WikiANN tokenises them."""
+    (``B.``), as WikiANN tokenises them. Runs of a script written without spaces (Thai, Burmese, ...) are then cut
+    into words or characters as ``eat tag`` cuts them (``data.segmentation.split_unspaced``)."""
     spans: list[tuple[int, int]] = []
     if is_character_tokenised(lang):
         return [(i, i + 1) for i, ch in enumerate(text) if not ch.isspace()]
@@ -70,6 +72,8 @@ def tokenise(text: str, lang: str) -> list[tuple[int, int]]:
                 core.isdigit() or (len(core) == 1 and core.isupper())))):
             tail += 1  # U.S., 1., B. keep their full stop
         spans += [(i, i + 1) for i in range(start, head)] + [(head, tail)] + [(i, i + 1) for i in range(tail, end)]
+    if segments_words(lang):
+        spans = [piece for s, e in spans for piece in split_unspaced(text[s:e], s)]
     return spans
 
 

@@ -22,7 +22,7 @@ from eat_core.config.fields import DISTILL, SHARED
 from eat_core.config.requests import BaseRequest, described
 from eat_core.config.run import student_preset
 from eat_core.data.training_formats import require_spacy
-from eat_core.languages import LANGUAGE_NAMES, unknown_languages
+from eat_core.languages import canonical_code, is_known, unknown_languages
 
 Route = Literal["eat", "crop", "projection"]
 """How the silver set is labelled: EAT as teacher, CROP as teacher, or label projection (translate-train). A new
@@ -80,9 +80,9 @@ class DistillRequest(BaseRequest):
     @field_validator("lang")
     @classmethod
     def _known_language(cls, lang: str) -> str:
-        code = lang.strip().lower()
-        if code not in LANGUAGE_NAMES:
+        if not is_known(lang):
             raise ValueError(unknown_languages([lang]))
+        code = canonical_code(lang)
         if code == "en":
             raise ValueError("the target language must not be English (the source language)")
         return code

@@ -17,7 +17,7 @@ from pathlib import Path
 from eat_core.data.eacl_files import EaclPair
 from eat_core.eacl.filter import judge
 from eat_core.eacl.sentences import first_sentence
-from eat_core.languages import is_character_tokenised, language_name
+from eat_core.languages import language_name, writes_without_spaces
 from eat_core.prompts import PromptSet
 from eat_core.store import Store
 
@@ -135,4 +135,4 @@ def recovered_samples(judged: Sequence[JudgedPair], per_lang: int = 3) -> list[J
 
 
 def _token_count(text: str, lang: str) -> int:
-    return len([c for c in text if not c.isspace()]) if is_character_tokenised(lang) else len(text.split())
+    return len([c for c in text if not c.isspace()]) if writes_without_spaces(lang) else len(text.split())

@@ -37,7 +37,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from eat_core.bio import tags_from_spans
-from eat_core.languages import is_character_tokenised
+from eat_core.languages import is_character_tokenised, writes_without_spaces
 from eat_core.types import EnglishEntity, Placement, Span
 
 METHOD_RANK = {"exact": 0, "partial": 1, "fuzzy": 2}
@@ -82,9 +82,12 @@ _LABEL = re.compile(
     re.IGNORECASE,
 )
 _QUOTED = re.compile(r"[\"“”„«»「『《〈‘'](.+?)[\"“”«»」』》〉’']")
-_MARKDOWN = re.compile(r"(\*\*|__|`+|^#+\s*|^\s*[-*•]\s+|^\s*\d+[.)]\s+)", re.MULTILINE)
+_MARKDOWN = re.compile(r"(\*\*|__|^#+\s*|^\s*[-*•]\s+)", re.MULTILINE)
+_BACKTICKS = re.compile(r"`+")
+_LIST_NUMBER = re.compile(r"^\s*\d+[.)]\s+", re.MULTILINE)
 _TRAILING_PAREN = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
 _EDGE_PUNCT = " \t\"'“”„«»「」『』《》〈〉‘’.,;:!?。，、；：！？…"
+_PAIRS = {'"': '"', "“": "”", "„": "“”", "«": "»", "»": "«", "「": "」", "『": "』", "《": "》", "〈": "〉", "‘": "’"}
 _EXPLANATION = re.compile(r"\s+(?:-|–|—|=|->|→)\s+|[，,;；]\s*(?:which|meaning|i\.e\.|意思|即)")
 
 
@@ -92,24 +95,85 @@ def _strip_edges(text: str) -> str:
     return text.strip().strip(_EDGE_PUNCT).strip()
 
 
-def answer_candidates(raw: str) -> list[str]:
-    """Candidate phrases in priority order; empty when the answer holds nothing usable."""
-    text = _MARKDOWN.sub("", raw or "")
+def _unwrap(text: str) -> str:
+    """Outer pairs of quotes removed, one pair at a time: ``"Група «Поўдзень»"`` -> ``Група «Поўдзень»``."""
+    out = text.strip()
+    while len(out) > 2 and out[-1] in _PAIRS.get(out[0], ""):
+        out = out[1:-1].strip()
+    return out
+
+
+def _keep_detached(text: str) -> str:
+    """``"Stokkhólmi."`` -> ``Stokkhólmi`` but ``"F.C ."`` -> ``F.C .``: quotes and punctuation written onto the
+    phrase go, a punctuation token the answer copied with its space (WikiANN's ``Páll 2 .``) stays."""
+    out = _unwrap(text)
+    run = len(out) - len(out.rstrip(_EDGE_PUNCT.strip()))
+    if run and run < len(out) and not out[-run - 1].isspace():
+        out = _unwrap(out[:-run])
+    return out.strip()
+
+
+def _without_attached_stop(raw: str) -> str | None:
+    """A verbatim answer with sentence punctuation written onto its last word (``Stokkhólmi.``) says less than the
+    same answer without it: folding drops spaces, so ``Stokkhólmi.`` would take the sentence's ``.`` token."""
+    text = raw.strip()
+    if len(text) > 1 and text[-1] in ".,;:!?。，、；：！？…" and not text[-2].isspace():
+        return text[:-1]
+    return None
+
+
+def _before_explanation(line: str) -> list[str]:
+    """What precedes each explanation separator, longest first: ``A – B - the name`` -> ``A – B``, ``A``."""
+    cuts = [m.start() for m in _EXPLANATION.finditer(line)]
+    return [line[:cut] for cut in reversed(cuts)] or [line]
+
+
+def _lines(text: str) -> list[str]:
+    """Non-empty lines without labels, and without an introduction line (``The phrase is:``) before the answer."""
     lines = [line for line in (_LABEL.sub("", ln) for ln in text.splitlines()) if line.strip()]
-    if not lines:
+    while len(lines) > 1 and lines[0].rstrip().rstrip("*").rstrip().endswith((":", "：")):
+        lines = lines[1:]
+    return lines
+
+
+def answer_candidates(raw: str, lang: str | None = None) -> list[str]:
+    r"""Candidate phrases in priority order; empty when the answer holds nothing usable.
+
+    Built from up to four readings of the answer: keeping a leading number with a full stop (``19. maí``,
+    ``1. FC Köln``) or reading it as a list marker (``1. Paris``), keeping backticks (WikiANN's ``\`\` Weird Al ''``)
+    or reading them as code spans; each phrase first with a punctuation token it copied with its space, then
+    without. Only exact matches are tried on all candidates before any partial one, so a reading that matches
+    nothing costs nothing.
+    """
+    text = _MARKDOWN.sub("", raw or "")
+    if not _lines(_BACKTICKS.sub("", text)):
         return []
-    ordered: list[str] = [raw.strip()]  # an answer copied verbatim is the strongest evidence
-    first = lines[0]
-    ordered.append(first)
-    ordered.append(_TRAILING_PAREN.sub("", first))
-    ordered.append(_EXPLANATION.split(first)[0])
-    ordered += _QUOTED.findall(text)
-    ordered += lines[1:]
+    ordered: list[str] = []
+    # where words are spaced, a full stop written onto the last word is the answer's, not the phrase's; in zh/ja
+    # every character is a token, so nothing tells them apart and the verbatim answer stays first (モーニング娘。)
+    unstopped = None if lang is None or writes_without_spaces(lang) else _without_attached_stop(raw or "")
+    if unstopped:
+        ordered.append(unstopped)
+    ordered.append(raw.strip())  # an answer copied verbatim is the strongest evidence
+    ordered.append(_unwrap(raw))  # ... and so is one in quotes (with its own `` '' kept)
+    plain = _BACKTICKS.sub("", text)  # code spans; kept first, as WikiANN writes quotes as `` ''
+    for variant in dict.fromkeys((text, _LIST_NUMBER.sub("", text), plain, _LIST_NUMBER.sub("", plain))):
+        lines = _lines(variant)
+        if not lines:
+            continue
+        first = lines[0]
+        ordered.append(first)
+        ordered.append(_TRAILING_PAREN.sub("", first))
+        ordered += _before_explanation(first)
+        ordered += _QUOTED.findall(variant)
+        ordered += lines[1:]
     out: list[str] = []
     for k, candidate in enumerate(ordered):
-        candidate = candidate if k == 0 else _strip_edges(candidate)
-        if candidate and candidate not in out:
-            out.append(candidate)
+        forms = [candidate.strip()] if k < (3 if unstopped else 2) else [_keep_detached(candidate),
+                                                                          _strip_edges(candidate)]
+        for form in forms:
+            if form and form not in out:
+                out.append(form)
     return out
 
 
@@ -223,7 +287,7 @@ def place_entities(
         if len(answer) > max_answer_chars:
             results[i] = Placement(entity, answer, reason="answer_too_long")
             continue
-        candidates = answer_candidates(answer)
+        candidates = answer_candidates(answer, lang)
         matches = locate(index, candidates, fuzzy_threshold) if candidates else []
         if not candidates:
             results[i] = Placement(entity, answer, reason="empty_answer")

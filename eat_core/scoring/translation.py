@@ -6,18 +6,19 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from eat_core.languages import is_character_tokenised
+from eat_core.languages import writes_without_spaces
 from eat_core.scoring.counts import Signature
 
 BLEU_TOKENIZERS: dict[str, str] = {"zh": "zh", "ja": "char", "ko": "char"}
 """sacrebleu tokeniser per language. ``ja-mecab``/``ko-mecab`` need MeCab dictionaries and ``flores200`` downloads a
 SentencePiece model at first use, so neither works offline; character-level BLEU is the portable choice for ja/ko.
-Every other language uses ``13a``. Override with ``tokenize=``."""
+Other languages written without spaces (th, lo, km, my) use ``char`` too, every other language ``13a``. Override with
+``tokenize=``."""
 
 
 
 def bleu_tokenizer(lang: str) -> str:
-    return BLEU_TOKENIZERS.get(lang, "13a")
+    return BLEU_TOKENIZERS.get(lang) or ("char" if writes_without_spaces(lang) else "13a")
 
 
 
@@ -37,8 +38,9 @@ def bleu_signature(lang: str, tokenize: str | None = None) -> Signature:
 
 
 def entropy_units(text: str, lang: str) -> list[str]:
-    """The symbols the entropy counts: characters for zh/ja, the BLEU tokeniser's tokens elsewhere."""
-    if is_character_tokenised(lang):
+    """The symbols the entropy counts: characters where words are unspaced (zh, ja, th, ...), the BLEU tokeniser's
+    tokens elsewhere."""
+    if writes_without_spaces(lang):
         return [c for c in text if not c.isspace()]
     from sacrebleu.metrics.bleu import BLEU
 
@@ -76,6 +78,6 @@ def entropy_loss(roundtrips: Sequence[str], originals: Sequence[str], lang: str)
 
 
 def entropy_signature(lang: str) -> Signature:
-    units = "char" if lang in ("zh", "ja") else bleu_tokenizer(lang)
+    units = "char" if writes_without_spaces(lang) else bleu_tokenizer(lang)
     return Signature.make("entropy_loss", {"units": units, "log": 2, "over": "corpus"}, ["sacrebleu"])
 

@@ -35,7 +35,7 @@ from eat_core.data.columns import _LANG_PREFIX
 from eat_core.data.limits import InputLimits, model_tokens_bound
 from eat_core.errors import DataError
 from eat_core.hashing import canonical_json
-from eat_core.languages import is_character_tokenised
+from eat_core.languages import token_separator
 from eat_core.tagging.tokenize import from_tokens, locate_tokens, tokenize
 
 FORMATS = ("auto", "jsonl", "conll", "text")
@@ -225,7 +225,7 @@ def _conll_prefix(path: Path, lang: str) -> str:
             token = parts[0].strip() if parts else ""
             if token and token != "-DOCSTART-":
                 match = _LANG_PREFIX.match(token)
-                return match.group(0) if match and match.group(1) == lang else ""
+                return match.group(0) if match and match.group(1) == lang.split("-")[0] else ""
     return ""
 
 
@@ -240,7 +240,7 @@ def fit_limits(tokens: tuple[str, ...], lang: str, limits: InputLimits, path: Pa
     ``limits.apply_limits`` does; truncate mode tags the tokens that fit (a long token is cut to the limit).
     Linear in the sentence length (a 100,000-character line is judged at once).
     """
-    sep = 0 if is_character_tokenised(lang) else 1
+    sep = len(token_separator(lang))
     cut: list[str] = []
     chars = nbytes = 0
     keep = 0

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from eat_core.config.run import RunConfig
 from eat_core.data.limits import InputLimits
+from eat_core.data.segmentation import segmentation_note
 from eat_core.errors import is_retryable, one_line
 from eat_core.evaluation.identity import model_inputs
 from eat_core.evaluation.lifecycle import TAG_RUN, end_run, failure_summary
@@ -71,6 +72,9 @@ def tag_config(cfg: RunConfig, source: Source) -> dict:
     """Everything of the configuration that changes a tag: the method and models, the language, the limits."""
     data = cfg.model_dump(mode="json")
     data["data"] = {"lang": source.lang, "format": source.format, "limits": source.limits.__dict__}
+    note = segmentation_note(source.lang) if source.format != "conll" else None
+    if note:  # installing a word segmenter changes the tokens, so the run (absent for spaced scripts: ids unchanged)
+        data["data"]["segmentation"] = note
     data.pop("token_f1_protocol", None)
     return data
 
@@ -97,9 +101,11 @@ def start_tag_run(store: Store, plan: TagPlan) -> dict[int, str]:
 
 def describe_plan(plan: TagPlan, done: int) -> str:
     counts = ", ".join(f"{k}={v}" for k, v in sorted(plan.corpus.counts.items()))
+    note = segmentation_note(plan.source.lang) if plan.source.format != "conll" else None
     return (f"tag run {plan.run_id}: {plan.corpus.records} records ({plan.source.format}, {plan.source.lang}) in "
             f"{len(plan.corpus.shards)} shards, method {plan.cfg.method.name}; {done} already done, "
-            f"{len(plan.corpus.shards) - done} to tag" + (f"; {counts}" if counts else ""))
+            f"{len(plan.corpus.shards) - done} to tag" + (f"; {counts}" if counts else "")
+            + (f"; segmentation: {note}" if note else ""))
 
 
 # -- one shard --------------------------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ Space-delimited scripts: a token is a run of letters, digits and marks (``_`` to
 character; whitespace and invisible format characters separate tokens and belong to none. Chinese and Japanese
 (``languages.is_character_tokenised``): one token per character, as WikiANN zh/ja. In both, combining marks, variation
 selectors, emoji skin-tone modifiers and ZWJ/ZWNJ stay with the character before them, and a character after a ZWJ
-joins it (``👩‍💻`` is one token), so no token starts with a mark.
+joins it (``👩‍💻`` is one token), so no token starts with a mark. Thai, Lao, Khmer, Burmese and the other scripts
+written without spaces (``data.segmentation.segments_words``): each run of such a script is cut into words by
+an installed segmenter (Thai: pythainlp), else into characters with their marks
+(``data.segmentation.split_unspaced``); ``data.segmentation.segmentation_note`` says which.
 
 Contract, by example::
 
@@ -21,7 +24,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eat_core.languages import is_character_tokenised, join_tokens
+from eat_core.data.segmentation import segments_words, split_unspaced
+from eat_core.languages import is_character_tokenised, join_tokens, token_separator
 
 ZWJ, ZWNJ = "\u200d", "\u200c"
 _SEPARATE, _WORD, _MARK, _OTHER = 0, 1, 2, 3
@@ -68,12 +72,14 @@ def tokenize(text: str, lang: str) -> Tokens:
             open_kind = _WORD if kind == _WORD else _OTHER
         previous = ch
     offsets = tuple((s, e) for s, e in spans)
+    if not per_char and segments_words(lang):
+        offsets = tuple(piece for s, e in offsets for piece in split_unspaced(text[s:e], s))
     return Tokens(tuple(text[s:e] for s, e in offsets), offsets)
 
 
 def from_tokens(tokens: Sequence[str], lang: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     """Text of pre-tokenised input, joined as the language writes it (``join_tokens``), and each token's offsets."""
-    sep = 0 if is_character_tokenised(lang) else 1
+    sep = len(token_separator(lang))
     offsets, position = [], 0
     for token in tokens:
         offsets.append((position, position + len(token)))

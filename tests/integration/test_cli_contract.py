@@ -44,8 +44,9 @@ def cli_inputs(tmp_path_factory) -> dict:
 RUN_CASES = [
     # (arguments, what stderr must name)
     (["--profile", "papr"], ["--profile", "did you mean 'paper'"]),
-    (["--languages", "xx"], ["--languages", "'xx'", "known: ar"]),
-    (["--languages", "zhh"], ["--languages", "did you mean 'zh'"]),
+    (["--languages", "xx"], ["--languages", "'xx'", "ISO 639"]),
+    (["--languages", "zhh"], ["--languages", "did you mean 'zh' (Chinese)?"]),
+    (["--languages", "swahili"], ["--languages", "did you mean 'sw' (Swahili)?"]),
     (["--languages", " , "], ["--languages", "no language given"]),
     (["--data", "/no/such/dir"], ["--data", "/no/such/dir"]),
     (["--split", "validation"], ["--split", "'train', 'dev' or 'test'"]),

@@ -22,7 +22,7 @@ from support.paths import FIXTURE_DATA, FULL_WIKIANN, WIKIANN
 from eat_core.bio import spans_from_tags
 from eat_core.data.wikiann import load_wikiann_local, read_wikiann_file
 from eat_core.engine.translate import DualTranslator
-from eat_core.languages import LANGUAGE_NAMES
+from eat_core.languages import BUNDLED_LANGUAGES
 from eat_core.llm.base import Decoding
 from eat_core.llm.cache import CachedLLM
 from eat_core.scoring.counts import micro
@@ -244,7 +244,7 @@ def test_fixture_files_match_their_readme_checksums_and_counts():
     assert listed == present
     assert not any(re.search(r"(^|/)test[.-]", name) for name in listed)  # never a test split
     languages = {name.split("/")[1] for name in listed if name.startswith("wikiann/")}
-    assert languages == set(LANGUAGE_NAMES) and len(languages) == 13
+    assert languages == set(BUNDLED_LANGUAGES) and len(languages) == 13
     for name, digest, sentences, tokens in rows:
         path = FIXTURE_DATA / name
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, name
