@@ -54,8 +54,18 @@ StrictTags = Annotated[bool, typer.Option("--strict-tags", help="refuse orphan I
 MaxSteps = Annotated[int, typer.Option(help="stop training after this many optimiser steps (overrides epochs)")]
 
 # Silver sets (eat silver, eat distill)
-Route = Annotated[str, typer.Option(help="eat (EAT as teacher), crop (CROP as teacher) or projection "
-                                         "(translate-train label projection)")]
+Route = Annotated[str, typer.Option(help="eat (EAT as teacher), crop (CROP as teacher), projection "
+                                         "(translate-train label projection with markers) or align (projection by "
+                                         "word alignment, Politov et al. 2025)")]
+Aligner = Annotated[str, typer.Option(help="align route: eflomal (statistical, learns from the sentence pairs; no "
+                                           "weights), embedding (SimAlign argmax over an encoder) or "
+                                           "embedding-itermax")]
+AlignerModel = Annotated[str, typer.Option(help="align route, embedding aligners: Hugging Face id or local path of "
+                                                "the multilingual encoder (default xlm-roberta-base; tiny:xlmr for "
+                                                "tests)")]
+Matching = Annotated[str, typer.Option(help="align route: greedy or optimal assignment of entities to candidates")]
+Refine = Annotated[str, typer.Option(help="align route: how the back-translation refines the alignment: grow, "
+                                          "intersect, union or none")]
 MaxWords = Annotated[int, typer.Option(help="leave out sentences longer than this many tokens (CROP: 128)")]
 MaxEntities = Annotated[int, typer.Option(help="leave out sentences with more entities (default: crop 5, else none)")]
 KeepEmpty = Annotated[bool, typer.Option("--keep-empty", help="keep sentences the labeller found no entity in")]

@@ -301,7 +301,7 @@ def test_prefect_flow_chains_cached_steps_and_a_rerun_reuses_them(tmp_path, echo
 # -- the command line ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("args", "needles"), [
-    (["distill", "--route", "teacher", "--lang", "zh"], ["--route", "'eat', 'crop' or 'projection'"]),
+    (["distill", "--route", "teacher", "--lang", "zh"], ["--route", "'eat', 'crop', 'projection' or 'align'"]),
     (["distill", "--lang", "xx"], ["--lang", "unknown language code 'xx'"]),
     (["distill", "--lang", "en"], ["--lang", "must not be English"]),
     (["distill", "--lang", "zh", "--profile", "papr"], ["--profile", "did you mean 'paper'"]),

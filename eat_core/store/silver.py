@@ -46,17 +46,23 @@ class SilverStore:
                 [silver_id, meta["route"], meta["lang"], meta["teacher_run"], meta["signature"],
                  to_json(meta["config"])])
 
-    def write_silver_shard(self, silver_id: str, shard_index: int, rows: Sequence[dict]) -> None:
-        """One shard's sentences and its ``done`` status in one transaction."""
+    def write_silver_shard(self, silver_id: str, shard_index: int, rows: Sequence[dict],
+                           cost: dict | None = None) -> None:
+        """One shard's sentences and its ``done`` status in one transaction; ``cost``: the LLM calls, prompt and
+        completion tokens that labelling it took (cached answers included: what the route costs)."""
+        cost = cost or {}
         with self.connect() as con:
             con.execute("DELETE FROM silver_sentences WHERE silver_id = ? AND shard_index = ?",
                         [silver_id, shard_index])
             self._insert_silver_rows(con, silver_id, rows)
             con.execute(
-                "INSERT INTO silver_shards (silver_id, shard_index, n_sentences, status) VALUES (?, ?, ?, 'done') "
-                "ON CONFLICT (silver_id, shard_index) DO UPDATE SET status = 'done', "
-                "n_sentences = excluded.n_sentences, updated_at = now()",
-                [silver_id, shard_index, len(rows)])
+                "INSERT INTO silver_shards (silver_id, shard_index, n_sentences, status, llm_calls, prompt_tokens, "
+                "completion_tokens) VALUES (?, ?, ?, 'done', ?, ?, ?) ON CONFLICT (silver_id, shard_index) DO UPDATE "
+                "SET status = 'done', n_sentences = excluded.n_sentences, llm_calls = excluded.llm_calls, "
+                "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, "
+                "updated_at = now()",
+                [silver_id, shard_index, len(rows), cost.get("llm_calls"), cost.get("prompt_tokens"),
+                 cost.get("completion_tokens")])
 
     def silver_shards_done(self, silver_id: str) -> set[int]:
         if not self.path.exists():

@@ -30,8 +30,9 @@ def check_aligner(name: str, model: str | None, option: str = "--aligner") -> No
     """One line for an unknown aligner name, or a model given to an aligner that takes none."""
     ALIGNERS.check(option, name)
     if model and name not in NEEDS_MODEL:
+        choices = " or ".join(sorted(NEEDS_MODEL))
         raise ConfigError(f"--aligner-model: the {name} aligner learns from the sentence pairs and takes no model; "
-                          f"use --aligner {' or '.join(sorted(NEEDS_MODEL))} with a model")
+                          f"a model is for --aligner {choices}")
 
 
 def build_aligner(name: str, model: str | None = None, option: str = "--aligner") -> WordAligner:
