@@ -12,12 +12,14 @@ so lengths are WikiANN's. Measured:
 
     python benchmarks/aligner_speed.py --data ../shared/data/wikiann --lang de
 
-Prints ``<aligner> pairs=<n> seconds=<s> per_1000=<s>`` per line; CPU threads as torch uses them by default.
+Prints the machine (CPU count, load average: other jobs share the cores and slow everything down) and
+``<aligner> pairs=<n> seconds=<s> per_1000=<s>`` per line; CPU threads as torch uses them by default.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -71,6 +73,7 @@ def main() -> None:
     parser.add_argument("--lang", default="de")
     parser.add_argument("--base-pairs", type=int, default=300, help="pairs for the XLM-R-base-sized encoder")
     args = parser.parse_args()
+    print(f"# cpus={os.cpu_count()} load_average_1min={os.getloadavg()[0]:.1f}", flush=True)
     for n in (1000, 5000):
         timed("eflomal", build_aligner("eflomal"), pairs_of(args.data, args.lang, n))
     pairs = pairs_of(args.data, args.lang, 1000)
@@ -78,6 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="eat-xlmr-base-shape-") as tmp:
         aligner = build_aligner("embedding", str(base_sized_encoder(Path(tmp))))
         timed("embedding xlmr-base-shape", aligner, pairs[: args.base_pairs], warm=pairs[:2])
+    print(f"# load_average_1min={os.getloadavg()[0]:.1f} at the end", flush=True)
 
 
 if __name__ == "__main__":

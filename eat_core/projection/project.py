@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eat_core.bio import tags_from_spans
-from eat_core.projection.candidates import MAX_CANDIDATE_WORDS, candidate_spans
+from eat_core.projection.candidates import candidate_spans
 from eat_core.projection.links import Links
 from eat_core.projection.matching import Matcher, score_matrix
 from eat_core.types import Span
@@ -66,7 +66,7 @@ def _with_tie_break(scores: list[list[float]], spans: Sequence[tuple[int, int]],
 
 
 def project_entities(entities: Sequence[Span], n_target: int, links: Links, matcher: Matcher,
-                     max_words: int = MAX_CANDIDATE_WORDS) -> Projected:
+                     max_words: int | None = None) -> Projected:
     """Place ``entities`` (spans of the source tokens) on a target of ``n_target`` tokens through ``links``."""
     spans = [(e.start, e.end) for e in entities]
     anchors = {j for i, j in links for a, b in spans if a <= i < b}

@@ -83,6 +83,7 @@ def test_candidates_start_and_end_on_aligned_tokens():
     assert candidate_spans({2, 3}, 6) == [(2, 3), (2, 4), (3, 4)]
     assert candidate_spans({0, 9, 40}, 10) == [(0, 1), (0, 10), (9, 10)]
     assert candidate_spans({0, 5}, 10, max_words=3) == [(0, 1), (5, 6)]
+    assert (0, 43) in candidate_spans(range(43), 50)  # no cap by default: WikiANN has 43-word titles
 
 
 @pytest.mark.parametrize(("entity", "candidate", "links", "score"), [

@@ -76,8 +76,8 @@ class EmbeddingAligner(WordAligner):
         for words in sentences:
             ids: list[int] = []
             owner: list[int] = []
-            for w, word in enumerate(words):
-                pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
+            pieces_of = tokenizer(list(words), add_special_tokens=False)["input_ids"] if words else []
+            for w, pieces in enumerate(pieces_of):
                 ids += pieces
                 owner += [w] * len(pieces)
             ids, owner = ids[:limit], owner[:limit]
@@ -93,12 +93,10 @@ class EmbeddingAligner(WordAligner):
                 hidden = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True).hidden_states
             states = hidden[layer].float().cpu()
             for row, (_, offset, owner, n_words) in zip(states, batch, strict=True):
-                vectors = torch.zeros(n_words, row.shape[-1])
-                counts = torch.zeros(n_words, 1)
-                for k, w in enumerate(owner):
-                    vectors[w] += row[offset + k]
-                    counts[w] += 1
-                out.append(vectors / counts.clamp(min=1))
+                index = torch.tensor(owner, dtype=torch.long)
+                vectors = torch.zeros(n_words, row.shape[-1]).index_add_(0, index, row[offset : offset + len(owner)])
+                counts = torch.zeros(n_words).index_add_(0, index, torch.ones(len(owner)))
+                out.append(vectors / counts.clamp(min=1).unsqueeze(1))
         return out
 
     # -- links from similarities -----------------------------------------------------------------------------
