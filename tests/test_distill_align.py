@@ -17,8 +17,10 @@ from support.fakes import Script, ScriptedBackend, echo_script, register_backend
 
 from eat_core.bio import spans_from_tags
 from eat_core.data.wikiann import load_wikiann_local
+from eat_core.distill.alignment import align_cached, alignment_key
 from eat_core.distill.pipeline import silver_only
 from eat_core.errors import DataError
+from eat_core.projection.aligners.base import WordAligner
 from eat_core.projection.aligners.eflomal import EflomalAligner
 from eat_core.store import Store
 
@@ -150,3 +152,35 @@ def store_path_sample():
     from eat_core.data import SAMPLE_DIR
 
     return SAMPLE_DIR
+
+
+class Recording(WordAligner):
+    """A corpus-dependent aligner that links words on the diagonal and records every batch it is given."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list] = []
+
+    def identity(self) -> dict:
+        return {"aligner": self.name}
+
+    @property
+    def corpus_dependent(self) -> bool:
+        return True
+
+    def _align(self, pairs):
+        self.batches.append(list(pairs))
+        return [frozenset((i, i) for i in range(min(len(s), len(t)))) for s, t in pairs]
+
+
+def test_alignments_are_stored_by_content_and_stored_pairs_are_context_only(tmp_path):
+    store, aligner = Store(tmp_path / "w.duckdb"), Recording()
+    one, two = (("a", "b"), ("x", "y")), (("c",), ("z",))
+    assert align_cached(store, aligner, [one]) == [{(0, 0), (1, 1)}]
+    assert align_cached(store, aligner, [one, two, two]) == [{(0, 0), (1, 1)}, {(0, 0)}, {(0, 0)}]
+    assert aligner.batches == [[one], [two, one]]  # the missing pair once, then the stored one as context
+    assert align_cached(store, aligner, [two, one]) == [{(0, 0)}, {(0, 0), (1, 1)}]
+    assert len(aligner.batches) == 2 and store.count_alignments() == 2  # nothing aligned again
+    assert alignment_key({"aligner": "x"}, ("a",), ("b",)) != alignment_key({"aligner": "y"}, ("a",), ("b",))

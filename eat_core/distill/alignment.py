@@ -11,7 +11,7 @@ For each labelled English sentence (WikiANN-en) with at least one entity:
 4. **align** English-translation and back-translation-translation pairs with the chosen word aligner
    (``eat_core.projection.aligners``), every alignment stored in DuckDB under a content key (aligner identity and
    both token lists): a re-run reuses them. A statistical aligner (eflomal) learns from the batch, so the pairs of
-   every shard still to do are aligned together, with the already-aligned pairs of the set as context;
+   every shard still to do are aligned together (those among them already stored only as context);
 5. **refine** the forward alignment through the back-translation (``eat_core.projection.refine``);
 6. **match** the English entities to n-gram candidates of the translation and **tag** it (``project.py``).
 
@@ -114,7 +114,10 @@ def align_cached(store, aligner: WordAligner, pairs: Sequence[tuple[tuple[str, .
         for k, pair in zip(keys, pairs, strict=True):
             first.setdefault(k, pair)
         batch = [first[k] for k in missing]
-        extra = [p for p in context if p[0] and p[1]] if aligner.corpus_dependent else []
+        extra = []
+        if aligner.corpus_dependent:  # the stored pairs of this batch, and the context, to learn from
+            extra = [first[k] for k in dict.fromkeys(keys) if k in found] + list(context)
+            extra = [p for p in extra if p[0] and p[1]]
         links = aligner.align(batch + extra)[: len(batch)]
         rows = [(k, aligner.name, to_pharaoh(lk)) for k, lk in zip(missing, links, strict=True)]
         store.put_alignments(rows)
