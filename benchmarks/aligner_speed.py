@@ -3,8 +3,8 @@
 Pairs are real WikiANN dev sentences with a transformed copy as "translation" (``eat_core/projection/synthetic.py``),
 so lengths are WikiANN's. Measured:
 
-* ``eflomal`` over a corpus of N pairs (it learns from the batch, and runs more sampling iterations on a small
-  corpus, so its time per pair depends on N: measured at 1,000 and at 5,000 pairs);
+* ``eflomal`` over a corpus of N pairs (it learns from the batch, so its time per pair depends on N: measured at
+  1,000 and at 5,000 pairs);
 * ``embedding`` (SimAlign argmax) with the tiny local XLM-R (``tiny:xlmr``, 3 layers of width 64: the test model);
 * ``embedding`` with an encoder of XLM-R base's shape (12 layers, width 768, 12 heads, 3072 feed-forward), built
   from a config with random weights (speed depends on the shape, not the weights; no hub here). Its tokenizer is

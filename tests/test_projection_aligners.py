@@ -34,7 +34,7 @@ def real_pairs(seed: int = 7):
 @pytest.mark.slow
 def test_eflomal_learns_the_alignment_of_real_sentence_pairs():
     """Measured here: precision 0.84-0.85, recall 0.83-0.85, projected token F1 95 (eflomal samples; margins kept).
-    A small corpus is eflomal's hard case: it runs ~200 sampling iterations per model on 520 pairs (~14 s)."""
+    A small corpus is eflomal's hard case, and slow per pair (~14 s for these 520 pairs on a shared 2-core CPU)."""
     pairs = real_pairs()
     assert len(pairs) >= 500
     aligner = build_aligner("eflomal")
