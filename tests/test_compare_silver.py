@@ -51,7 +51,7 @@ def test_the_comparison_counts_what_each_set_stored(workspace):
     assert rows["crop"].llm_calls == (cost["cache_hits"] + cost["cache_misses"]) / 8 > rows["projection"].llm_calls
     assert rows["crop"].cost_from.startswith("teacher run smoke-")
     text = silver_comparison_text(list(rows.values()))
-    assert all(ids[route] in text for route in ids) and "drop reasons" in text
+    assert all(ids[route] in text for route in ids) and "why sentences were dropped" in text
 
 
 @pytest.mark.slow

@@ -108,7 +108,7 @@ def silver_comparison_text(rows: Sequence[SilverRow]) -> str:
         lines.append(f"{r.route:<14}{r.lang:<6}{r.offered:>8}{r.kept:>6}{share:>8.1f}{r.entities:>9}{r.dropped:>8}"
                      f"{cost}  {r.silver_id}{status}")
     lines.append("")
-    lines.append("drop reasons (sentences):")
+    lines.append("why sentences were dropped:")
     for r in rows:
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(r.reasons.items(), key=lambda kv: (-kv[1], kv[0])))
         lines.append(f"  {r.route:<14}{r.lang:<6}{reasons or 'none'}")
