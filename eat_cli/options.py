@@ -56,6 +56,10 @@ MaxSteps = Annotated[int, typer.Option(help=DISTILL["max_steps"])]
 
 # Silver sets (eat silver, eat distill)
 Route = Annotated[str, typer.Option(help=DISTILL["route"])]
+Aligner = Annotated[str, typer.Option(help=DISTILL["aligner"])]
+AlignerModel = Annotated[str, typer.Option(help=DISTILL["aligner_model"])]
+Matching = Annotated[str, typer.Option(help=DISTILL["matching"])]
+Refine = Annotated[str, typer.Option(help=DISTILL["refine"])]
 MaxWords = Annotated[int, typer.Option(help=DISTILL["max_words"])]
 MaxEntities = Annotated[int, typer.Option(help=DISTILL["max_entities"])]
 KeepEmpty = Annotated[bool, typer.Option("--keep-empty", help=DISTILL["keep_empty"])]

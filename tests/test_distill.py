@@ -148,7 +148,7 @@ def test_parts_are_stable_and_hold_at_least_one_dev_sentence():
 
 # -- each route builds a silver set in the one format ----------------------------------------------------------------
 
-@pytest.mark.parametrize("route", ["eat", "crop", "projection"])
+@pytest.mark.parametrize("route", ["eat", "crop", "projection", "align"])
 def test_each_route_builds_a_silver_set(tmp_path, echo_backend, route):
     out = tmp_path / "silver"
     summary = silver_only(request(tmp_path, route=route), out, progress=lambda m: None)
@@ -167,7 +167,7 @@ def test_each_route_builds_a_silver_set(tmp_path, echo_backend, route):
     dev, _ = load_wikiann_local(out, "de", "dev")
     kept = {tuple(json.loads(r[1])): tuple(json.loads(r[2])) for r in rows if r[3]}
     assert len(train) + len(dev) >= summary.kept and all(kept[s.tokens] == s.tags for s in train + dev)
-    if route != "projection":
+    if route not in ("projection", "align"):
         assert summary.teacher_run and f"teacher:{summary.teacher_run}" in summary.signature
         # the silver tags are the teacher's predictions, never the gold column (which differs here)
         preds = dict(store.query("SELECT sentence_id, pred FROM predictions WHERE run_id = ?", [summary.teacher_run]))
@@ -301,7 +301,7 @@ def test_prefect_flow_chains_cached_steps_and_a_rerun_reuses_them(tmp_path, echo
 # -- the command line ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("args", "needles"), [
-    (["distill", "--route", "teacher", "--lang", "zh"], ["--route", "'eat', 'crop' or 'projection'"]),
+    (["distill", "--route", "teacher", "--lang", "zh"], ["--route", "'eat', 'crop', 'projection' or 'align'"]),
     (["distill", "--lang", "xx"], ["--lang", "unknown language code 'xx'"]),
     (["distill", "--lang", "en"], ["--lang", "must not be English"]),
     (["distill", "--lang", "zh", "--profile", "papr"], ["--profile", "did you mean 'paper'"]),

@@ -10,6 +10,8 @@ import typer
 from eat_cli.app import _error, flow_result, friendly, progress
 from eat_cli.options import (
     DEFAULT_DB,
+    Aligner,
+    AlignerModel,
     BaseUrl,
     Db,
     DevShare,
@@ -22,10 +24,12 @@ from eat_cli.options import (
     Limit,
     Llm,
     LlmBackend,
+    Matching,
     MaxEntities,
     MaxSteps,
     MaxWords,
     Profile,
+    Refine,
     Rounds,
     Route,
     Seed,
@@ -39,12 +43,14 @@ TargetData = Annotated[Path, typer.Option("--data", help=DISTILL["data_dir"])]
 
 def _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
                     extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share, seed,
-                    extractor_label_map=None, export_formats=None) -> dict:
+                    extractor_label_map=None, export_formats=None, aligner="eflomal", aligner_model=None,
+                    matching="optimal", refine="grow") -> dict:
     return dict(route=route, lang=lang, profile=profile, data_dir=str(data) if data else None, db=str(db),
                 split=split, limit=limit, llm_backend=llm_backend, llm=llm, base_url=base_url, extractor=extractor,
                 extractor_model=extractor_model, rounds=rounds, shard_size=shard_size, max_words=max_words,
                 max_entities=max_entities, keep_empty=keep_empty, dev_share=dev_share, seed=seed,
-                extractor_label_map=extractor_label_map, export_formats=export_formats or ())
+                extractor_label_map=extractor_label_map, export_formats=export_formats or (), aligner=aligner,
+                aligner_model=aligner_model, matching=matching, refine=refine)
 
 
 def _teacher_failed(exc) -> NoReturn:
@@ -86,18 +92,22 @@ def silver(
     dev_share: DevShare = 0.1,
     export_formats: ExportFormats = None,
     seed: Seed = 42,
+    aligner: Aligner = "eflomal",
+    aligner_model: AlignerModel = None,
+    matching: Matching = "optimal",
+    refine: Refine = "grow",
 ) -> None:
     """Build a silver training set (teacher EAT or CROP, or label projection); print counts and drop reasons.
 
     The teacher labels --split of the target corpus, its tags ignored (default: train; smoke: dev); the projection
-    route also reads en/ of --data. --seed fixes the train/dev assignment.
+    and align routes read en/ of --data. --seed fixes the train/dev assignment.
     """
     from eat_core.config.coerce import parse_languages
     from eat_core.distill.pipeline import TeacherFailed, coerce_distill, silver_only
 
     fields = _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
                              extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share,
-                             seed, extractor_label_map, export_formats)
+                             seed, extractor_label_map, export_formats, aligner, aligner_model, matching, refine)
     requests = [coerce_distill({**fields, "lang": code, "out": str(out)}) for code in parse_languages(lang, "--lang")]
     for request in requests:
         try:
@@ -139,6 +149,10 @@ def distill(
     dev_share: DevShare = 0.1,
     export_formats: ExportFormats = None,
     seed: Seed = 42,
+    aligner: Aligner = "eflomal",
+    aligner_model: AlignerModel = None,
+    matching: Matching = "optimal",
+    refine: Refine = "grow",
     direct: Direct = False,
 ) -> None:
     """Distil a fast student: teacher -> silver set -> student -> evaluation run; each step resumable.
@@ -151,7 +165,7 @@ def distill(
 
     fields = _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,
                              extractor_model, rounds, shard_size, max_words, max_entities, keep_empty, dev_share,
-                             seed, extractor_label_map, export_formats)
+                             seed, extractor_label_map, export_formats, aligner, aligner_model, matching, refine)
     request = coerce_distill({**fields, "out": str(out), "eval_split": eval_split, "base_model": base_model,
                               "self_train_rounds": self_train_rounds, "epochs": epochs,
                               "learning_rate": learning_rate, "batch_size": batch_size, "max_steps": max_steps})

@@ -58,6 +58,23 @@ def compare(runs: Annotated[list[str], typer.Argument(help="run ids (default: ev
 
 
 @friendly
+def compare_silver(silver_ids: Annotated[list[str], typer.Argument(help="silver set ids (default: every set in the "
+                                                                         "file)")] = None,
+                   db: Db = DEFAULT_DB,
+                   fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+    """Silver routes side by side: sentences offered, kept and dropped, entities kept, drop reasons, LLM calls and
+    tokens per sentence (teacher routes: the teacher run's; projection routes: the set's own shards)."""
+    from eat_core.errors import ConfigError
+    from eat_core.results.silver import compare_silver as compare
+    from eat_core.results.silver import silver_comparison_json, silver_comparison_text
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    rows = compare(db, silver_ids or None)
+    typer.echo(silver_comparison_json(rows) if fmt == "json" else silver_comparison_text(rows))
+
+
+@friendly
 def report(run_id: RunId = None, db: Db = DEFAULT_DB,
            out: Annotated[Path, typer.Option(help="directory for RUN.md and RUN.png")] = Path("reports")) -> None:
     """Write a Markdown report (EAT Table 4 layout) and an F1/BLEU/L_e plot (EAT Figure 3) for a run."""

@@ -82,8 +82,15 @@ TAG: dict[str, str] = {
 """Fields of :class:`~eat_core.tagging.request.TagRequest` whose meaning is its own."""
 
 DISTILL: dict[str, str] = {
-    "route": "how the silver set is labelled: eat (EAT as teacher), crop (CROP as teacher) or projection "
-             "(translate-train label projection)",
+    "route": "how the silver set is labelled: eat (EAT as teacher), crop (CROP as teacher), projection "
+             "(translate-train label projection with markers) or align (projection by word alignment, Politov et "
+             "al. 2025)",
+    "aligner": "align route: eflomal (statistical, learns from the sentence pairs; no weights), embedding (SimAlign "
+               "argmax over an encoder) or embedding-itermax",
+    "aligner_model": "align route, embedding aligners: Hugging Face id or local path of the multilingual encoder "
+                     "(default xlm-roberta-base; tiny:xlmr for tests)",
+    "matching": "align route: greedy or optimal assignment of entities to candidates",
+    "refine": "align route: how the back-translation refines the alignment: grow, intersect, union or none",
     "lang": "target language, e.g. zh",
     "out": "directory for OUT/<route>/silver/ and the student OUT/<route>/student-<lang>/",
     "data_dir": "local WikiANN-format directory: the target corpus the teacher tags (its labels ignored) and "

@@ -6,6 +6,7 @@
 * ``silver.py``: the one silver-set format (DuckDB rows, ``<out>/<lang>/{train,dev}.tsv``, ``silver.json``), ids
   keyed by content, signatures;
 * ``projection.py``: translate-train label projection (markers in, tokens and tags out);
+* ``alignment.py``: translate-train label projection by word alignment (route ``align``, ``eat_core/projection``);
 * ``pipeline.py``: the steps (teacher, silver set, student, evaluation, self-training), each content-keyed and
   idempotent; :func:`~eat_core.distill.pipeline.distill` runs them without Prefect.
 """

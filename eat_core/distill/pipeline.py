@@ -5,7 +5,8 @@ Every step is idempotent and finds its own finished work, so a re-run after a cr
 1. **teacher** (routes ``eat``, ``crop``): an evaluation run of the method over the unlabelled corpus
    (``eat_core.evaluation.loop.evaluate``: finished shards are skipped, every LLM call is cached);
 2. **silver set**: the teacher's predictions filtered (or, route ``projection``, English labelled sentences
-   translated with markers, shard by shard); a finished set with the same content key is reused;
+   translated with markers, shard by shard; route ``align``, translated without markers and projected by word
+   alignment, ``eat_core/distill/alignment.py``); a finished set with the same content key is reused;
 3. **student**: ``train_extractor`` on the export (its step key covers settings, base weights and the data read:
    a finished student is reused, checkpoints of the same key are resumed);
 4. **evaluation**: the student as ``model-transfer`` over the target test (or dev) split, stored as a run labelled
@@ -29,9 +30,17 @@ from pathlib import Path
 
 from eat_core.config.coerce import coerce
 from eat_core.config.run import RunConfig
+from eat_core.distill.alignment import (
+    align_cached,
+    aligner_for,
+    cost_since,
+    label,
+    llm_cost,
+    translate_shard,
+)
 from eat_core.distill.filters import Candidate
 from eat_core.distill.projection import project_shard
-from eat_core.distill.request import DistillRequest
+from eat_core.distill.request import PROJECTION_ROUTES, DistillRequest
 from eat_core.distill.silver import (
     SilverRow,
     SilverSummary,
@@ -59,6 +68,7 @@ from eat_core.evaluation.shards import shards_of
 from eat_core.extractors.token_classification import TokenClassificationExtractor
 from eat_core.hashing import content_hash, directory_fingerprint
 from eat_core.methods.model_transfer import iob2_from_labels
+from eat_core.projection.aligners import DEFAULT_EMBEDDING_MODEL, NEEDS_MODEL, check_aligner
 from eat_core.store import Store
 from eat_core.training.extractor import ExtractorTrainConfig, train_extractor
 from eat_core.weights.fingerprint import model_fingerprint
@@ -86,7 +96,7 @@ class DistillPlan:
 
     request: DistillRequest
     teacher: RunConfig | None  # routes eat, crop: the evaluation run over the unlabelled corpus
-    source: RunConfig | None  # route projection: the LLM, prompts and the English labelled data ("en")
+    source: RunConfig | None  # routes projection, align: the LLM, prompts and the English labelled data ("en")
 
     @property
     def out(self) -> Path:
@@ -108,9 +118,13 @@ def plan_distill(request: DistillRequest | dict, *, student: bool = True) -> Dis
     out = Path(r.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out: {out} is a file; give a directory")
-    if r.route == "projection":  # the LLM and prompts read the English labelled data with `direct`
+    if r.route in PROJECTION_ROUTES:  # the LLM and prompts read the English labelled data with `direct`
         source = validate_request(r, languages=("en",), method="direct")
         teacher = None
+        if r.route == "align":
+            check_aligner(r.aligner, r.aligner_model)
+            if r.aligner in NEEDS_MODEL:
+                check_model("--aligner-model", r.aligner_model or DEFAULT_EMBEDDING_MODEL)
     else:
         teacher = validate_request(r)
         source = None
@@ -154,13 +168,24 @@ def silver_key(plan: DistillPlan, teacher_run: str | None) -> str:
     r = plan.request
     if r.route == "projection":
         return silver_id_for(r.route, r.lang, {"source": run_id_for(plan.source), "filters": r.filter_settings()})
+    if r.route == "align":
+        return silver_id_for(r.route, r.lang, {"source": run_id_for(plan.source), "filters": r.filter_settings(),
+                                               "align": align_identity(plan)})
     return silver_id_for(r.route, r.lang, {"teacher_run": teacher_run, "filters": r.filter_settings()})
+
+
+def align_identity(plan: DistillPlan) -> dict:
+    """The align route's settings with the aligner's identity (its version, or its encoder's weights fingerprint)."""
+    settings = plan.request.align_settings()
+    return {**settings, "aligner_identity": aligner_for(settings).identity()}
 
 
 def _signature(plan: DistillPlan, teacher_run: str | None, extra: dict | None = None) -> tuple[str, dict]:
     r = plan.request
     cfg = plan.teacher or plan.source
-    fields = {"teacher": teacher_run or "none", "method": cfg.method.name if plan.teacher else "projection",
+    if r.route == "align":
+        extra = {"align": r.align_settings(), **(extra or {})}
+    fields = {"teacher": teacher_run or "none", "method": cfg.method.name if plan.teacher else r.route,
               "llm": cfg.llm.model, "extractor": f"{cfg.extractor.name}:{cfg.extractor.model}" if plan.teacher
               else "none", "rounds": cfg.engine.rounds, "split": cfg.data.split,
               "filters": r.filter_settings(), **(extra or {})}
@@ -189,6 +214,8 @@ def build_silver(plan: DistillPlan, teacher_run: str | None, out: str | Path | N
     signature, config = _signature(plan, teacher_run)
     if r.route == "projection":
         rows = _projection_rows(plan, store, silver_id, signature, config, say)
+    elif r.route == "align":
+        rows = _align_rows(plan, store, silver_id, signature, config, say)
     else:
         rows = _teacher_rows(plan, store, teacher_run)
     rows = assign_parts(rows, r.seed, r.dev_share)
@@ -223,6 +250,7 @@ def _projection_rows(plan: DistillPlan, store: Store, silver_id: str, signature:
         if index in finished:
             continue
         translator = translator or _projection_translator(plan, store)
+        before = llm_cost(translator)
         candidates = []
         for sentence, projection, expected in project_shard(translator, shard, r.lang):
             c = Candidate(f"{r.lang}-from-{sentence.id}", projection.tokens, projection.tags or
@@ -231,11 +259,57 @@ def _projection_rows(plan: DistillPlan, store: Store, silver_id: str, signature:
         rows = judge_candidates(candidates, "projection", settings, source="projection")
         base = sum(len(s) for s in shards[:index])
 
-        store.write_silver_shard(silver_id, index, [row_dict(row, base + k) for k, row in enumerate(rows)])
+        store.write_silver_shard(silver_id, index, [row_dict(row, base + k) for k, row in enumerate(rows)],
+                                 cost_since(translator, before))
         say(f"{silver_id}: shard {index + 1}/{len(shards)} projected ({sum(x.kept for x in rows)}/{len(rows)} kept)")
     if finished:
         say(f"{silver_id}: {len(finished)} of {len(shards)} shard(s) reused")
     return stored_rows(store, silver_id)
+
+
+def _align_rows(plan: DistillPlan, store: Store, silver_id: str, signature: str, config: dict,
+                say: Progress) -> list[SilverRow]:
+    """The align route (``eat_core/distill/alignment.py``): every shard still to do is translated and
+    back-translated (cached LLM calls), its pairs aligned in one batch (cached alignments), then labelled and
+    written shard by shard with its cost. Finished shards are reused."""
+    r = plan.request
+    english = load_language(plan.source, "en")
+    shards = shards_of(english, plan.source.shard_size)
+    store.start_silver_set(silver_id, {"route": r.route, "lang": r.lang, "teacher_run": None,
+                                       "signature": signature, "config": config})
+    finished = store.silver_shards_done(silver_id)
+    todo = [k for k in range(len(shards)) if k not in finished]
+    if todo:
+        translator = _projection_translator(plan, store)
+        translated, costs = {}, {}
+        for k in todo:
+            before = llm_cost(translator)
+            translated[k] = translate_shard(translator, shards[k], r.lang)
+            costs[k] = cost_since(translator, before)
+            say(f"{silver_id}: shard {k + 1}/{len(shards)} translated and back-translated")
+        items = [t for k in todo for t in translated[k] if not t.failure]
+        pairs = [(t.sentence.tokens, t.target) for t in items] + [(t.back, t.target) for t in items]
+        aligned = iter(align_cached(store, aligner_for(r.align_settings()), pairs))
+        forward = {id(t): next(aligned) for t in items}
+        backward = {id(t): next(aligned) for t in items}
+        say(f"{silver_id}: {len(pairs)} sentence pairs aligned ({r.aligner})")
+        for k in todo:
+            labelled = label(translated[k], [forward.get(id(t), frozenset()) for t in translated[k]],
+                             [backward.get(id(t), frozenset()) for t in translated[k]], r.matching, r.refine)
+            candidates = [(Candidate(f"{r.lang}-from-{t.sentence.id}", x.target, x.tags, x.expected, x.failures), k)
+                          for t, x in zip(translated[k], labelled, strict=True)]
+            rows = judge_candidates(candidates, "projection", r.filter_settings(), source="align")
+            base = sum(len(s) for s in shards[:k])
+            store.write_silver_shard(silver_id, k, [row_dict(row, base + n) for n, row in enumerate(rows)], costs[k])
+            say(f"{silver_id}: shard {k + 1}/{len(shards)} projected ({sum(x.kept for x in rows)}/{len(rows)} kept)")
+    if finished:
+        say(f"{silver_id}: {len(finished)} of {len(shards)} shard(s) reused")
+    rows = stored_rows(store, silver_id)
+    offered = [row for row in rows if row.reason != "no_entity"]
+    if offered and all(row.reason == "empty_translation" for row in offered):
+        raise DataError(f"--llm: every translation into {r.lang} was empty ({len(offered)} sentences): the LLM "
+                        f"{plan.source.llm.model!r} gave no text to align; check --llm and --base-url")
+    return rows
 
 
 def _projection_translator(plan: DistillPlan, store: Store):

@@ -1,7 +1,8 @@
 """What ``eat silver`` and ``eat distill`` are asked for: one pydantic model, resolved against a named profile.
 
-A ``DistillRequest`` names the route that labels the silver set (``eat``, ``crop`` or ``projection``), the target
-language, the profile whose LLM, extractor and data it borrows, the filters, and the student's training settings.
+A ``DistillRequest`` names the route that labels the silver set (``eat``, ``crop``, ``projection`` or ``align``),
+the target language, the profile whose LLM, extractor and data it borrows, the filters, the align route's aligner,
+matching and refinement, and the student's training settings.
 Fields left ``None`` take the profile's preset (``PROFILES[name].student`` in ``eat_core/config/run.py``, the one
 profile table): the smoke profile's bundled sample has only a dev split, so there the teacher tags dev and the
 student is evaluated on the same dev sentences (machinery only, said in the signature); the paper setting tags the
@@ -23,12 +24,18 @@ from eat_core.config.requests import BaseRequest, described
 from eat_core.config.run import student_preset
 from eat_core.data.training_formats import require_spacy
 from eat_core.languages import canonical_code, is_known, unknown_languages
+from eat_core.projection.aligners import ALIGNERS
+from eat_core.projection.matching import DEFAULT_MATCHING
+from eat_core.projection.refine import DEFAULT_REFINEMENT
+from eat_core.registry import unknown_line
 
-Route = Literal["eat", "crop", "projection"]
-"""How the silver set is labelled: EAT as teacher, CROP as teacher, or label projection (translate-train). A new
-route: add it here and to ``DISTILL["route"]`` in ``eat_core/config/fields.py`` (a test checks the description
-names every route)."""
+Route = Literal["eat", "crop", "projection", "align"]
+"""How the silver set is labelled: EAT as teacher, CROP as teacher, or label projection (translate-train) with
+markers (``projection``) or with a word aligner (``align``, Politov et al., 2025). A new route: add it here and to
+``DISTILL["route"]`` in ``eat_core/config/fields.py`` (a test checks the description names every route)."""
 ROUTES: tuple[str, ...] = get_args(Route)
+PROJECTION_ROUTES = frozenset({"projection", "align"})
+"""Routes that translate the English labelled data instead of running a teacher over the target corpus."""
 
 CROP_MAX_WORDS = 128  # CROP §4.1 post-processing: longer sequences are deleted
 CROP_MAX_ENTITIES = 5  # the issue's CROP filter: more than 5 entities drops the sentence
@@ -47,6 +54,11 @@ class DistillRequest(BaseRequest):
     split: Literal["train", "dev", "test"] | None = described(DISTILL, "split")
     eval_split: Literal["train", "dev", "test"] | None = described(DISTILL, "eval_split")
     limit: int | None = described(SHARED, "limit", ge=1)
+    # the align route (eat_core/projection): word aligner, its encoder (embedding aligners), matching, refinement
+    aligner: str = described(DISTILL, "aligner", "eflomal")
+    aligner_model: str | None = described(DISTILL, "aligner_model")
+    matching: Literal["greedy", "optimal"] = described(DISTILL, "matching", DEFAULT_MATCHING)
+    refine: Literal["grow", "intersect", "union", "none"] = described(DISTILL, "refine", DEFAULT_REFINEMENT)
     # the teacher's (or the projection's) LLM and extractor come from ModelOverrides, as for `eat run`
     # filters (None: the route's default)
     max_words: int = described(DISTILL, "max_words", CROP_MAX_WORDS, ge=1)
@@ -87,6 +99,13 @@ class DistillRequest(BaseRequest):
             raise ValueError("the target language must not be English (the source language)")
         return code
 
+    @field_validator("aligner")
+    @classmethod
+    def _known_aligner(cls, name: str) -> str:
+        if name not in ALIGNERS:
+            raise ValueError(unknown_line("aligner", name, ALIGNERS.names()))
+        return name
+
     def run_fields(self) -> dict[str, Any]:
         """The teacher's run: the route as its method, on the target language and the split it labels."""
         return super().run_fields() | {"languages": (self.lang,), "split": self.preset("split"), "method": self.route}
@@ -109,6 +128,11 @@ class DistillRequest(BaseRequest):
         """Everything that changes which sentences are kept, for the silver set's id and signature."""
         return {"max_words": self.max_words, "max_entities": self.entity_cap, "keep_empty": self.keep_empty,
                 "dev_share": self.dev_share, "seed": self.seed}
+
+    def align_settings(self) -> dict:
+        """What changes the align route's labels besides the translations: aligner, its model, matching, refinement."""
+        return {"aligner": self.aligner, "aligner_model": self.aligner_model, "matching": self.matching,
+                "refine": self.refine}
 
     def student_settings(self) -> dict:
         return {name: self.preset(name) for name in ("base_model", "epochs", "learning_rate", "batch_size",

@@ -5,11 +5,13 @@
 * ``llm_calls.py``: the LLM-call cache and the calls each shard used;
 * ``runs.py``: runs, their inputs, shards, predictions and metrics (the single writer of an evaluation);
 * ``results.py``: reading runs back for reports (run lookups, configurations, metrics, costs, failures);
-* ``tagging.py``: ``eat tag`` runs; ``silver.py``: silver sets and students; ``eacl.py``: EACL pages and pairs.
+* ``tagging.py``: ``eat tag`` runs; ``silver.py``: silver sets and students; ``alignments.py``: word alignments of
+  the ``align`` silver route; ``eacl.py``: EACL pages and pairs.
 """
 
 from __future__ import annotations
 
+from eat_core.store.alignments import AlignmentsStore
 from eat_core.store.base import StoreBase, default_db_path, get_blob, put_blob, read_only
 from eat_core.store.eacl import EaclStore
 from eat_core.store.llm_calls import CachedCall, LLMCallsStore
@@ -20,7 +22,7 @@ from eat_core.store.silver import SilverStore
 from eat_core.store.tagging import TagStore
 
 
-class Store(LLMCallsStore, RunsStore, ResultsStore, TagStore, SilverStore, EaclStore, StoreBase):
+class Store(LLMCallsStore, RunsStore, ResultsStore, TagStore, SilverStore, AlignmentsStore, EaclStore, StoreBase):
     """One DuckDB file per workspace. Cheap to construct; connections are opened per operation."""
 
 

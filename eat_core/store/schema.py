@@ -5,7 +5,7 @@ Add a concern's tables as a new migration at the end; never edit a migration tha
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -220,5 +220,17 @@ MIGRATIONS: dict[int, list[str]] = {
             PRIMARY KEY (lang, content, key))""",
         # which process computed a shard (host:pid): the flow process, or a Dask worker
         "ALTER TABLE shards ADD COLUMN IF NOT EXISTS worker VARCHAR",
+    ],    8: [
+        # word alignments of the align silver route, keyed by content (aligner identity and both token lists):
+        # a re-run reuses them instead of aligning again (eflomal samples, so a recomputation could differ)
+        """CREATE TABLE IF NOT EXISTS alignments (
+            key VARCHAR PRIMARY KEY,
+            aligner VARCHAR NOT NULL,
+            links VARCHAR NOT NULL,
+            created_at TIMESTAMP DEFAULT current_timestamp)""",
+        # what building a silver shard cost in LLM calls and tokens (projection routes; NULL for older rows)
+        "ALTER TABLE silver_shards ADD COLUMN IF NOT EXISTS llm_calls BIGINT",
+        "ALTER TABLE silver_shards ADD COLUMN IF NOT EXISTS prompt_tokens BIGINT",
+        "ALTER TABLE silver_shards ADD COLUMN IF NOT EXISTS completion_tokens BIGINT",
     ],
 }

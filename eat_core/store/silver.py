@@ -46,17 +46,23 @@ class SilverStore:
                 [silver_id, meta["route"], meta["lang"], meta["teacher_run"], meta["signature"],
                  to_json(meta["config"])])
 
-    def write_silver_shard(self, silver_id: str, shard_index: int, rows: Sequence[dict]) -> None:
-        """One shard's sentences and its ``done`` status in one transaction."""
+    def write_silver_shard(self, silver_id: str, shard_index: int, rows: Sequence[dict],
+                           cost: dict | None = None) -> None:
+        """One shard's sentences and its ``done`` status in one transaction; ``cost``: the LLM calls, prompt and
+        completion tokens that labelling it took (cached answers included: what the route costs)."""
+        cost = cost or {}
         with self.connect() as con:
             con.execute("DELETE FROM silver_sentences WHERE silver_id = ? AND shard_index = ?",
                         [silver_id, shard_index])
             self._insert_silver_rows(con, silver_id, rows)
             con.execute(
-                "INSERT INTO silver_shards (silver_id, shard_index, n_sentences, status) VALUES (?, ?, ?, 'done') "
-                "ON CONFLICT (silver_id, shard_index) DO UPDATE SET status = 'done', "
-                "n_sentences = excluded.n_sentences, updated_at = now()",
-                [silver_id, shard_index, len(rows)])
+                "INSERT INTO silver_shards (silver_id, shard_index, n_sentences, status, llm_calls, prompt_tokens, "
+                "completion_tokens) VALUES (?, ?, ?, 'done', ?, ?, ?) ON CONFLICT (silver_id, shard_index) DO UPDATE "
+                "SET status = 'done', n_sentences = excluded.n_sentences, llm_calls = excluded.llm_calls, "
+                "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, "
+                "updated_at = now()",
+                [silver_id, shard_index, len(rows), cost.get("llm_calls"), cost.get("prompt_tokens"),
+                 cost.get("completion_tokens")])
 
     def silver_shards_done(self, silver_id: str) -> set[int]:
         if not self.path.exists():
@@ -105,3 +111,36 @@ class SilverStore:
                  "kept": bool(kept), "reason": reason, "part": part, "source": source,
                  "details": (json.loads(details) or []) if details else [], "shard_index": shard}
                 for sid, tokens, tags, kept, reason, part, source, details, shard in rows]
+
+    def silver_set_rows(self, silver_ids: Sequence[str] | None = None) -> list[dict]:
+        """``silver_sets`` rows (all, or those of ``silver_ids``, in that order), oldest first, config and reasons
+        parsed; an unknown id is simply absent."""
+        if not self.path.exists():
+            return []
+        self._ensure_migrated()
+        columns = ("silver_id", "route", "lang", "teacher_run", "signature", "config", "status", "kept", "dropped",
+                   "reasons")
+        rows = self.query(f"SELECT {', '.join(columns)} FROM silver_sets ORDER BY created_at, silver_id")
+        out = [dict(zip(columns, row, strict=True)) for row in rows]
+        for row in out:
+            for k in ("config", "reasons"):
+                row[k] = json.loads(row[k]) if row[k] else None
+        if silver_ids is not None:
+            by_id = {row["silver_id"]: row for row in out}
+            out = [by_id[i] for i in silver_ids if i in by_id]
+        return out
+
+    def silver_kept_tags(self, silver_id: str) -> list[list[str]]:
+        """The tags of every kept sentence of a silver set."""
+        return [json.loads(r[0]) for r in self.query(
+            "SELECT tags FROM silver_sentences WHERE silver_id = ? AND kept AND tags IS NOT NULL", [silver_id])]
+
+    def silver_shard_costs(self, silver_id: str) -> dict:
+        """Sums over a set's shards: ``sentences``, ``llm_calls``, ``prompt_tokens``, ``completion_tokens``, and
+        ``costed`` (shards that recorded a cost; 0 for sets built before costs were recorded, or teacher routes)."""
+        row = self.query(
+            "SELECT sum(n_sentences), sum(coalesce(llm_calls, 0)), sum(coalesce(prompt_tokens, 0)), "
+            "sum(coalesce(completion_tokens, 0)), count(llm_calls) FROM silver_shards WHERE silver_id = ?",
+            [silver_id])[0]
+        keys = ("sentences", "llm_calls", "prompt_tokens", "completion_tokens", "costed")
+        return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}

@@ -16,7 +16,8 @@ from eat_core.weights import tiny as tiny_models
 
 
 def resolve_model_path(model: str) -> str:
-    """``tiny:qwen2``/``tiny:t5``/``tiny:bert-tc`` build a local tiny model; anything else is returned unchanged."""
+    """``tiny:qwen2``/``tiny:t5``/``tiny:bert-tc``/``tiny:xlmr`` build a local tiny model; anything else is returned
+    unchanged."""
     if not model.startswith("tiny:"):
         return model
 
@@ -28,7 +29,7 @@ def resolve_model_path(model: str) -> str:
 
 
 TINY_BUILDERS: dict[str, str] = {"qwen2": "build_tiny_qwen2", "t5": "build_tiny_t5",
-                                 "bert-tc": "build_tiny_token_classifier"}
+                                 "bert-tc": "build_tiny_token_classifier", "xlmr": "build_tiny_xlmr"}
 """``tiny:<name>`` -> the builder in ``eat_core.weights.tiny`` (a registry the validator checks names against)."""
 
 

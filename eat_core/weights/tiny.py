@@ -163,6 +163,30 @@ def build_tiny_token_classifier(root: Path | None = None, *, seed: int = 0, hidd
     return path
 
 
+def build_tiny_xlmr(root: Path | None = None, *, seed: int = 0, hidden: int = 64, layers: int = 3) -> Path:
+    """An XLMRobertaModel encoder (no head): the role of XLM-R in the embedding word aligner (SimAlign)."""
+    path = _build_dir("xlmr", {"seed": seed, "hidden": hidden, "layers": layers}, root)
+    if (path / "config.json").is_file():
+        return path
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    tokenizer = train_tokenizer()
+    tokenizer.cls_token, tokenizer.sep_token = "<|im_start|>", "</s>"
+    torch.manual_seed(seed)
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        max_position_embeddings=514,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    _save(XLMRobertaModel(config), tokenizer, path)
+    return path
+
+
 def _save(model, tokenizer, path: Path) -> None:
     """Write to a temporary sibling, then rename: a crash never leaves a half-built model that looks complete."""
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")

@@ -59,7 +59,7 @@ def disagreements(helps: dict[str, dict[str, str | None]]) -> list[str]:
 
 def test_every_shared_option_has_one_help_text():
     helps = option_helps()
-    assert len(helps["--db"]) == 11 and len(helps["--profile"]) == 4  # the walk reaches every command
+    assert len(helps["--db"]) == 12 and len(helps["--profile"]) == 4  # the walk reaches every command
     assert disagreements(helps) == []
     assert all(text for by_command in helps.values() for text in by_command.values() if text is not None)
 

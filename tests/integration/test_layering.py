@@ -23,7 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in
     "store prompts",
     "weights",
     "llm extractors",
-    "engine scoring",
+    "engine scoring projection",
     "methods",
     "evaluation",
     "results",
