@@ -34,7 +34,9 @@ LlmBackend = Annotated[str, typer.Option("--llm-backend", help="transformers or 
 Llm = Annotated[str, typer.Option("--llm", help="LLM model id, local path or served name")]
 BaseUrl = Annotated[str, typer.Option(help="OpenAI-compatible endpoint(s) for --llm-backend openai; several, "
                                            "comma-separated, share the load and fail over")]
-Adapter = Annotated[str, typer.Option(help="PEFT LoRA adapter directory (EAT w/ FT)")]
+Adapter = Annotated[str, typer.Option(help="PEFT LoRA adapter directory (EAT w/ FT); with --llm-backend openai "
+                                           "the served adapter: NAME=PATH (served name, its files: the cache is "
+                                           "keyed by their contents) or NAME (the server is asked for its files)")]
 Extractor = Annotated[str, typer.Option(help="English NER extractor: t5, token-classification, heuristic")]
 ExtractorModel = Annotated[str, typer.Option(help="extractor (or model-transfer tagger) checkpoint (id or path)")]
 Rounds = Annotated[int, typer.Option(help="MrCoT rounds: 1, 3 or 5")]
