@@ -28,7 +28,7 @@ scripted = hashed_script().answer  # a ChatServer responder: the messages of a r
 
 def config(*urls: str, max_retries: int = 2, **extra):
     return get_profile("smoke").with_overrides(**{
-        "llm.backend": "openai", "llm.base_url": ",".join(urls), "llm.model": "scripted",
+        "llm.backend": "openai", "llm.base_url": ",".join(urls), "llm.model": "served",
         "llm.temperature": 0.0, "llm.seed": None, "llm.max_retries": max_retries,
         "data.languages": ("zh", "ja", "ru", "ar"), **extra})  # 32 sentences, 8 shards of 4
 

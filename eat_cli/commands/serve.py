@@ -20,7 +20,10 @@ def serve(
                                                  "PEFT adapter directory (converted); repeatable")] = None,
     host: str = "127.0.0.1",
     port: Annotated[int, typer.Option(help="0 takes a free port; the first line printed gives the URL")] = 8080,
-    parallel: Annotated[int, typer.Option(help="requests decoded at once (llama.cpp slots)")] = 4,
+    parallel: Annotated[int, typer.Option(help="requests decoded at once (llama.cpp slots); above 1, answers "
+                                               "depend on what else is decoded (not batch-invariant)")] = 1,
+    prompt_cache: Annotated[bool, typer.Option(help="reuse cached prompt prefixes: faster, but answers then depend "
+                                                    "on earlier requests")] = False,
     ctx: Annotated[int, typer.Option(help="context length of each slot, in tokens")] = 4096,
     threads: Annotated[int, typer.Option(help="CPU threads (0: llama.cpp's default)")] = 0,
 ) -> None:
@@ -41,7 +44,8 @@ def serve(
         check_lora_source(item)  # every path before any conversion
     gguf = resolve_gguf(model)
     loras = tuple(resolve_lora(item) for item in lora or ())
-    options = ServeOptions(name=name, host=host, port=port, parallel=parallel, ctx_per_slot=ctx, threads=threads)
+    options = ServeOptions(name=name, host=host, port=port, parallel=parallel, prompt_cache=prompt_cache,
+                           ctx_per_slot=ctx, threads=threads)
     server, url = start_server(gguf, options, loras)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

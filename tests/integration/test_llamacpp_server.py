@@ -16,6 +16,8 @@ from support.db import predictions as stored_predictions
 from support.db import rows
 from support.llama_server import LlamaServer, llamacpp_available
 
+from eat_core.store import Store
+
 pytestmark = pytest.mark.skipif(not llamacpp_available(), reason="needs the llamacpp extra (dev includes it)")
 
 COLUMNS = ("pred", "english", "roundtrip", "placements", "failures")
@@ -112,8 +114,7 @@ def test_smoke_runs_through_the_real_server_agree_cached_equals_fresh_and_tokens
 @pytest.mark.slow
 def test_a_server_killed_mid_run_fails_over_to_a_second_real_server_and_nothing_is_lost(
         llama_server, smoke_reference, tiny_gguf, tmp_path):
-    db, run_id, reference, _ = smoke_reference
-    db = tmp_path / "w.duckdb"
+    reference, db = smoke_reference[2], tmp_path / "w.duckdb"
     with LlamaServer(tiny_gguf, "tiny", log=tmp_path / "victim.log") as victim:
         def kill_when_busy():  # SIGKILL once the victim has answered part of the run
             deadline = time.monotonic() + 300
@@ -134,9 +135,9 @@ def test_a_server_killed_mid_run_fails_over_to_a_second_real_server_and_nothing_
         assert victim.process.returncode == -9  # killed by SIGKILL during the run
         assert llama_server.metric("llamacpp:tokens_predicted_total") > before  # the survivor took over
     (pool_run,) = run_ids(db)
-    assert pool_run == run_id  # endpoints are not part of the run's identity
-    assert rows(db, "SELECT count(*), count(*) FILTER (WHERE status = 'done') FROM shards") == [(16, 16)]
-    assert stored_predictions(db, run_id, COLUMNS) == reference
+    assert rows(db, "SELECT count(*), count(*) FILTER (WHERE status = 'done'), max(attempts) FROM shards") == \
+        [(16, 16, 1)]  # every shard done on its first attempt: the requests the kill reset went to the survivor
+    assert stored_predictions(db, pool_run, COLUMNS) == reference
 
 
 # -- bad input ----------------------------------------------------------------------------------------------------
@@ -158,3 +159,63 @@ def test_a_gguf_path_that_does_not_exist_is_one_line_exit_2(tmp_path):
     assert_user_error(run_cli("run", "--profile", "smoke", "--llm-backend", "openai", "--base-url",
                               "http://127.0.0.1:9/v1", "--llm", "m", "--adapter", f"m={tmp_path / 'gone'}",
                               "--db", str(tmp_path / "w.duckdb")), "--adapter", "does not exist")
+
+
+# -- a served LoRA, keyed by its contents -------------------------------------------------------------------------
+
+def write_tiny_lora(base, out, seed: int):
+    """A PEFT LoRA of the tiny Qwen2 with random (non-zero) A and B: 'training' it again with another seed changes
+    every weight and keeps the name and the directory, as a retrained adapter does."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base), LoraConfig(
+        r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False))
+    model.save_pretrained(out)
+    return model
+
+
+@pytest.mark.slow
+def test_a_retrained_adapter_under_the_same_name_gets_new_calls_not_cached_answers(tiny_gguf, tiny_qwen, tmp_path):
+    import httpx
+    import torch
+    from transformers import AutoTokenizer
+
+    from eat_core.hashing import directory_fingerprint
+    from eat_core.llm.served import served_adapter_fingerprint
+
+    adapter, db = tmp_path / "adapter", tmp_path / "w.duckdb"
+    command = ("--languages", "zh", "--adapter", f"tiny-ft={adapter}")
+    peft_model = write_tiny_lora(tiny_qwen, adapter, seed=1)
+    with LlamaServer(tiny_gguf, "tiny-ft", loras=(adapter,), log=tmp_path / "a.log") as server:
+        # the GGUF LoRA the server applies gives the PEFT model's next-token log-probabilities
+        ids = AutoTokenizer.from_pretrained(tiny_qwen).encode("Barack Obama visited Paris.")
+        with torch.no_grad():
+            top = torch.topk(torch.log_softmax(peft_model(torch.tensor([ids])).logits[0, -1], -1), 5)
+        served = httpx.post(f"{server.origin}/completion", timeout=60, json={
+            "prompt": ids, "n_predict": 1, "n_probs": 5, "temperature": 0}).json()
+        served = served["completion_probabilities"][0]["top_logprobs"]
+        assert [t["id"] for t in served] == top.indices.tolist()
+        assert [t["logprob"] for t in served] == pytest.approx(top.values.tolist(), abs=1e-3)
+        # by name alone, the server reports the file it applies, which is fingerprinted
+        (reported,) = [a["path"] for a in httpx.get(f"{server.origin}/lora-adapters", timeout=10).json()]
+        first_by_name = served_adapter_fingerprint("tiny-ft", [server.base_url])
+        assert first_by_name == directory_fingerprint(reported)
+        run_smoke(server.base_url, db, *command)
+        run_smoke(server.base_url, db, *command, "--run-id", "again")
+    (first,) = [r for r in run_ids(db) if r != "again"]
+    assert cache_counts(db, first)[1] > 0 and cache_counts(db, "again")[1] == 0  # the adapter's calls are cached
+
+    write_tiny_lora(tiny_qwen, adapter, seed=2)  # retrained: same name, same directory, new weights
+    with LlamaServer(tiny_gguf, "tiny-ft", loras=(adapter,), log=tmp_path / "b.log") as server:
+        assert served_adapter_fingerprint("tiny-ft", [server.base_url]) != first_by_name
+        changed = run_smoke(server.base_url, db, *command)
+    (second,) = [r for r in run_ids(db) if r not in (first, "again")]  # a new run: its inputs changed
+    hits, misses = cache_counts(db, second)
+    assert hits == 0 and misses == cache_counts(db, first)[1]  # every call asked the server again
+    assert "adapter weights changed" in changed.stdout  # and the run says why it is a new one
+    recorded = [Store(db).get_run_inputs(run)["adapter"].fingerprint for run in (first, second)]
+    assert recorded[1] == directory_fingerprint(adapter) != recorded[0]
+    assert {r[0] for r in rows(db, "SELECT DISTINCT adapter FROM llm_cache")} == set(recorded)  # cache keys too

@@ -24,7 +24,7 @@ START_TIMEOUT_S = 180.0  # a cold start on a loaded 2-core machine: Python impor
 
 
 class LlamaServer:
-    def __init__(self, model: str | Path, name: str, *, loras: tuple[str | Path, ...] = (), parallel: int = 4,
+    def __init__(self, model: str | Path, name: str, *, loras: tuple[str | Path, ...] = (), parallel: int = 1,
                  threads: int = 1, log: Path | None = None) -> None:
         self.args = [sys.executable, "-m", "eat_cli", "serve", "--model", str(model), "--name", name, "--port", "0",
                      "--parallel", str(parallel), "--threads", str(threads)]
