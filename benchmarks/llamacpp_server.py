@@ -10,9 +10,15 @@ cached, one after the other on the same machine:
   request at a time), the server every served-path test used before.
 
 Server start-up is not timed. Output: one line per server, ``server=... sentences=N seconds=T s_per_sentence=X
-requests=R``, then ``ratio_llamacpp_over_stand_in=<float>`` (below 1: the real server is faster).
+requests=R s_per_request=Y``, then ``ratio_llamacpp_over_stand_in=<float>`` (below 1: the real server is faster).
+The two servers sample differently (llama.cpp's sampler is not torch's), so their answers, and with them the number
+of backward requests per sentence, differ: compare ``s_per_request`` too.
 
-    python benchmarks/llamacpp_server.py [--languages zh,ja] [--threads 2]
+``--threads 1`` (the default here): llama.cpp's decoding threads wait for each other at every step, so on a loaded
+machine more threads can be much slower (measured with 2 threads under a load average of ~13 on 2 cores: 10.9
+s/sentence against the stand-in's 4.7). The thread count also changes float sums, hence some sampled answers.
+
+    python benchmarks/llamacpp_server.py [--languages zh,ja] [--threads 1]
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ def timed_run(base_url: str, model: str, languages: tuple[str, ...], db: Path) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--languages", default="ar,hi,hy,ja,ka,ko,ru,zh")
-    parser.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: its default)")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads (0: its default, all cores)")
     args = parser.parse_args()
     languages = tuple(args.languages.split(","))
 
@@ -69,12 +75,12 @@ def main() -> None:
             n, seconds, requests = timed_run(server.base_url, "tiny", languages, tmp / "llamacpp.duckdb")
             rates["llamacpp"] = seconds / n
             print(f"server=llamacpp sentences={n} seconds={seconds:.1f} s_per_sentence={seconds / n:.3f} "
-                  f"requests={requests}", flush=True)
+                  f"requests={requests} s_per_request={seconds / requests:.4f}", flush=True)
         with ChatServer(backend=TransformersBackend(str(tiny))) as stand_in:
             n, seconds, requests = timed_run(stand_in.base_url, stand_in.model, languages, tmp / "stand-in.duckdb")
             rates["stand-in"] = seconds / n
             print(f"server=stand-in sentences={n} seconds={seconds:.1f} s_per_sentence={seconds / n:.3f} "
-                  f"requests={requests}", flush=True)
+                  f"requests={requests} s_per_request={seconds / requests:.4f}", flush=True)
     print(f"ratio_llamacpp_over_stand_in={rates['llamacpp'] / rates['stand-in']:.3f}")
 
 

@@ -25,7 +25,8 @@ def serve(
     prompt_cache: Annotated[bool, typer.Option(help="reuse cached prompt prefixes: faster, but answers then depend "
                                                     "on earlier requests")] = False,
     ctx: Annotated[int, typer.Option(help="context length of each slot, in tokens")] = 4096,
-    threads: Annotated[int, typer.Option(help="CPU threads (0: llama.cpp's default)")] = 0,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: llama.cpp's default, every core); answers depend on "
+                                              "it, so keep it fixed; 1 on a busy shared machine")] = 0,
 ) -> None:
     """Serve a GGUF model with llama.cpp until Ctrl-C or SIGTERM; prints `serving NAME at URL` once it listens.
 
