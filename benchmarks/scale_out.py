@@ -52,7 +52,7 @@ def run_through(n_servers: int, workdir: Path, *, latency_s: float = LATENCY_S, 
         servers = [stack.enter_context(ChatServer(responder=scripted, latency_s=latency_s, max_batch=max_batch))
                    for _ in range(n_servers)]
         cfg = get_profile("smoke").with_overrides(**{
-            "llm.backend": "openai", "llm.base_url": ",".join(s.base_url for s in servers), "llm.model": "scripted",
+            "llm.backend": "openai", "llm.base_url": ",".join(s.base_url for s in servers), "llm.model": "served",
             "llm.temperature": 0.0, "llm.seed": None, "llm.concurrency": 256, "data.languages": languages,
             "data.limit": limit, "shard_size": limit})
         t0 = time.perf_counter()

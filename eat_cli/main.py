@@ -16,7 +16,7 @@ from eat_cli.prefect_server import set_prefect_defaults
 set_prefect_defaults()  # before Prefect reads its settings (no telemetry, time for a temporary server's first start)
 
 from eat_cli.app import EatApp  # noqa: E402 - typer (and, in a command, Prefect) after the defaults above
-from eat_cli.commands import data, distill, eacl, evaluate, results, tag, train  # noqa: E402
+from eat_cli.commands import data, distill, eacl, evaluate, results, serve, tag, train  # noqa: E402
 
 app = EatApp(help="eat-ner: zero-shot cross-lingual NER by entity-aligned translation (EAT).",
              no_args_is_help=True, add_completion=False)
@@ -33,6 +33,7 @@ app.command("train-extractor")(train.train_extractor)
 app.command()(train.finetune)
 app.command()(distill.silver)
 app.command()(distill.distill)
+app.command()(serve.serve)
 app.add_typer(eacl.app, name="eacl")
 app.add_typer(data.app, name="data")
 

@@ -19,14 +19,18 @@ def content_hash(value: Any) -> str:
 
 
 def directory_fingerprint(path: str | Path) -> str:
-    """A fingerprint of a model or adapter directory that changes when its weights change.
+    """A fingerprint of a model or adapter directory (or one weights file, e.g. a GGUF) that changes when its
+    weights change.
 
     Small files are hashed whole. Multi-GB weight files are hashed by size plus their first and last MiB, which
     catches any re-training or re-quantisation without reading 30 GB on every start.
     """
     root = Path(path)
     digest = hashlib.sha256()
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if root.is_file():  # one file: hashed under its own name, as a directory holding only it would be
+        root, files = root.parent, [root]
+    else:
+        files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
     for file in files:
         size = file.stat().st_size
         digest.update(f"{file.relative_to(root).as_posix()}\0{size}\0".encode())

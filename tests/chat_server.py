@@ -1,4 +1,11 @@
-"""A small OpenAI-compatible chat-completions server on 127.0.0.1 for tests.
+"""A small OpenAI-compatible chat-completions server on 127.0.0.1 for tests: a stand-in, not the real thing.
+
+The served path is tested against a real inference server too: llama.cpp (``eat serve``, the ``llama_server``
+fixture, ``tests/integration/test_llamacpp_server.py``) runs the smoke evaluation, is killed with SIGKILL mid-run
+and serves a real LoRA. This stand-in stays for what a real server cannot be made to do on cue: answer HTTP 429 and
+500 sequences (``faults``, ``fail_status``), die after exactly the n-th request (``kill_after``), come back on the
+same port (``revive``), emulate a GPU server's latency and batch slots for the scale-out benchmark (``latency_s``,
+``max_batch``), and answer with a scripted ``responder`` whose answers a test can predict.
 
 It answers with a real model through ``TransformersBackend`` (the tiny Qwen2 built from config), or with a
 ``responder`` function for parsing tests. ``faults`` injects HTTP errors: a list of (status, headers) consumed one

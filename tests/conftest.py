@@ -113,6 +113,29 @@ def tiny_token_classifier(tiny_root) -> Path:
     return build_tiny_token_classifier(tiny_root)
 
 
+@pytest.fixture(scope="session")
+def tiny_gguf(tiny_qwen, tiny_root) -> Path:
+    """The tiny Qwen2 as an F32 GGUF file (``eat_core.weights.gguf``); skips where the llamacpp extra is missing."""
+    from support.llama_server import llamacpp_available
+
+    if not llamacpp_available():
+        pytest.skip("needs the llamacpp extra (pip install -e '.[llamacpp]'; dev includes it)")
+    from eat_core.weights.gguf import convert_qwen2_to_gguf
+
+    return convert_qwen2_to_gguf(tiny_qwen, tiny_root / "tiny-qwen2.gguf", name="tiny")
+
+
+@pytest.fixture(scope="session")
+def llama_server(tiny_gguf, tmp_path_factory):
+    """One real llama.cpp server (``eat serve``) serving the tiny Qwen2 as ``tiny`` on 127.0.0.1, a free port; for
+    the whole session. Its log goes to a temp file."""
+    from support.llama_server import LlamaServer
+
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with LlamaServer(tiny_gguf, "tiny", log=log) as server:
+        yield server
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Builds of ``tiny:*`` models go to a per-session temp dir, never the user's cache."""

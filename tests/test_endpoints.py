@@ -28,7 +28,7 @@ scripted = hashed_script().answer  # a ChatServer responder: the messages of a r
 
 def config(*urls: str, max_retries: int = 2, **extra):
     return get_profile("smoke").with_overrides(**{
-        "llm.backend": "openai", "llm.base_url": ",".join(urls), "llm.model": "scripted",
+        "llm.backend": "openai", "llm.base_url": ",".join(urls), "llm.model": "served",
         "llm.temperature": 0.0, "llm.seed": None, "llm.max_retries": max_retries,
         "data.languages": ("zh", "ja", "ru", "ar"), **extra})  # 32 sentences, 8 shards of 4
 
@@ -198,3 +198,33 @@ def test_a_server_that_comes_back_is_put_back_after_a_health_check():
         assert a.probes >= 1 and backend.pool.healthy_count() == 2
         again = backend.generate(chats, Decoding(8))
         assert a.answered > 0 and [c.text for c in again] == [c.text for c in first]
+
+
+def test_a_served_adapter_is_keyed_by_its_files_and_requests_ask_for_its_name(tmp_path):
+    from eat_core.hashing import directory_fingerprint
+
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_model.safetensors").write_bytes(b"weights v1")
+    with ChatServer(responder=scripted, model="eacl") as server:
+        backend = OpenAIBackend("base", server.base_url, adapter=f"eacl={adapter}")
+        first = backend.identity()
+        backend.generate([[{"role": "user", "content": "hi"}]], Decoding(4))
+        assert server.requests[-1]["model"] == "eacl"
+        (adapter / "adapter_model.safetensors").write_bytes(b"weights v2")  # retrained under the same name
+        second = OpenAIBackend("base", server.base_url, adapter=f"eacl={adapter}").identity()
+        # by name alone: this server reports no adapter files, so the name is all there is to key on
+        by_name = OpenAIBackend("base", server.base_url, adapter="eacl").identity()
+    assert first["adapter"] != second["adapter"] == directory_fingerprint(adapter)
+    assert {k: v for k, v in first.items() if k != "adapter"} == {"backend": "openai", "model": "base",
+                                                                  "served_as": "eacl"}
+    assert by_name["adapter"] == "served:eacl"
+
+
+def test_a_server_not_serving_the_named_model_is_refused_before_the_run(tmp_path):
+    with ChatServer(responder=scripted, model="other") as server:
+        with pytest.raises(ConfigError, match=r"^--llm: the server at .* does not serve 'served' \(it serves "
+                                              r"'other'"):
+            validate_config(config(server.base_url))
+        with pytest.raises(ConfigError, match="^--adapter: .* does not serve 'eacl'"):
+            validate_config(config(server.base_url, **{"llm.adapter": "eacl"}))

@@ -48,7 +48,9 @@ SHARED: dict[str, str] = {
     "crop_matcher": "crop: 'crop' (CROP's lexical rule, default) or 'eat' (our aligner)",
     # evaluation and tagging
     "method": f"{_or(METHOD_NAMES)} (default: the profile's, eat; README: Methods)",
-    "adapter": "PEFT LoRA adapter directory (EAT w/ FT)",
+    "adapter": "PEFT LoRA adapter directory (EAT w/ FT); with the openai backend the served adapter: NAME=PATH "
+               "(served name, its files: the cache is keyed by their contents) or NAME (the server is asked for "
+               "its files)",
     "demonstrations": "direct: English in-context examples (default 4; 0 allowed)",
     "overlong": "a token or sentence over the input limits: error (default: refused with file and line) or "
                 "truncate (cut and counted)",

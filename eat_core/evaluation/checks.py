@@ -18,6 +18,8 @@ from eat_core.errors import ConfigError
 from eat_core.evaluation.data import load_language
 from eat_core.extractors import EXTRACTORS, check_extractor_model
 from eat_core.llm import BACKENDS
+from eat_core.llm.endpoints import parse_base_urls
+from eat_core.llm.served import check_served, parse_served_adapter
 from eat_core.methods import METHODS, method_class
 from eat_core.methods.direct import english_examples
 from eat_core.prompts import PromptSet
@@ -76,6 +78,7 @@ def _validate_llm(cfg: RunConfig) -> None:
             got = f"bad entry {bad!r} in {url!r}" if len(entries) > 1 else f"got {url or 'nothing'!r}"
             raise ConfigError("--base-url: the openai backend needs an http(s) URL such as http://127.0.0.1:8000/v1, "
                               f"or several separated by commas ({got})")
+        _check_served_model(cfg)
     else:
         if cfg.llm.base_url:
             raise ConfigError(f"--base-url: only used with --llm-backend openai (backend is {cfg.llm.backend!r})")
@@ -84,6 +87,25 @@ def _validate_llm(cfg: RunConfig) -> None:
             raise ConfigError(f"--adapter: {cfg.llm.adapter!r} is not a PEFT adapter directory (no "
                               "adapter_config.json); `eat finetune` writes one to OUTPUT/adapter")
 
+
+
+def _check_served_model(cfg: RunConfig) -> None:
+    """The adapter files ``--adapter NAME=PATH`` names exist, and every server that answers ``GET /models`` serves
+    the name requests will ask for (the adapter's, else ``--llm``). Checked once per process per answer."""
+    if cfg.llm.adapter:
+        name, path = parse_served_adapter(cfg.llm.adapter)
+        if path is not None and not Path(path).expanduser().exists():
+            raise ConfigError(f"--adapter: {path!r} (the files of served adapter {name!r}) does not exist")
+        option = "--adapter"
+    else:
+        name, option = cfg.llm.model, "--llm"
+    key = (cfg.llm.base_url, name)
+    if key not in _SERVED_OK:
+        check_served(parse_base_urls(cfg.llm.base_url), name, option=option)
+        _SERVED_OK.add(key)
+
+
+_SERVED_OK: set[tuple[str | None, str]] = set()
 
 
 def _validate_prompts(cfg: RunConfig) -> None:

@@ -21,6 +21,8 @@ from eat_core.config.run import RunConfig
 from eat_core.evaluation.data import data_path, file_stamp, load_language
 from eat_core.extractors import extractor_fingerprint
 from eat_core.hashing import content_hash, directory_fingerprint
+from eat_core.llm.endpoints import parse_base_urls
+from eat_core.llm.served import parse_served_adapter, served_adapter_fingerprint
 from eat_core.methods import method_class
 from eat_core.methods.direct import demonstrations_file, english_examples, render_demonstrations
 from eat_core.prompts import PromptSet
@@ -173,10 +175,21 @@ def _model_inputs(cfg: RunConfig) -> tuple[RunInput, ...]:
 
 
 def adapter_fingerprint(cfg: RunConfig) -> str:
-    """A local adapter directory by content; otherwise the name a server loads it by (``served:NAME``), which is
-    all a client of a served model can know. A local backend never gets this far without the directory (checks)."""
+    """A local adapter directory by content. A served one (``openai`` backend) by the content of the files
+    ``--adapter NAME=PATH`` names or the server reports, else by name (``served:NAME``): the same fingerprint the
+    backend's cache identity carries (``eat_core.llm.served``). A local backend never gets this far without the
+    directory (checks)."""
+    if cfg.llm.backend == "openai":
+        return served_adapter_fingerprint(cfg.llm.adapter, parse_base_urls(cfg.llm.base_url))
     adapter = Path(cfg.llm.adapter).expanduser()
     return directory_fingerprint(adapter) if adapter.is_dir() else f"served:{cfg.llm.adapter}"
+
+
+def _adapter_files(cfg: RunConfig) -> str | None:
+    """The local files of ``llm.adapter``: the PATH of a served ``NAME=PATH``, else the value itself."""
+    if cfg.llm.adapter and cfg.llm.backend == "openai":
+        return parse_served_adapter(cfg.llm.adapter)[1]
+    return cfg.llm.adapter
 
 
 def collect_inputs(cfg: RunConfig, load_sentences) -> RunInputs:
@@ -202,7 +215,7 @@ _MODEL_MEMO: LruCache[tuple[RunInput, ...]] = LruCache(FINGERPRINT_MEMO_SIZE)
 
 def model_paths(cfg: RunConfig) -> list[Path]:
     """Every local file or directory :func:`model_inputs` reads, for the memo's staleness stamp."""
-    paths = [cfg.engine.prompts_dir, cfg.llm.adapter, cfg.llm.model, cfg.extractor.model]
+    paths = [cfg.engine.prompts_dir, _adapter_files(cfg), cfg.llm.model, cfg.extractor.model]
     if uses_demonstrations(cfg):
         paths.append(demonstrations_file(cfg))
     return [Path(p) for p in paths if p and not str(p).startswith(("tiny:", "hub:")) and Path(p).exists()]

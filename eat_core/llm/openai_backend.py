@@ -37,6 +37,7 @@ from email.utils import parsedate_to_datetime
 from eat_core.errors import BackendError, ConfigError, ServiceUnavailable
 from eat_core.llm.base import Chat, Completion, Decoding, LLMBackend
 from eat_core.llm.endpoints import Endpoint, EndpointPool, parse_base_urls
+from eat_core.llm.served import parse_served_adapter, served_adapter_fingerprint
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -68,7 +69,9 @@ class OpenAIBackend(LLMBackend):
         if not urls:
             raise ConfigError("the openai backend needs llm.base_url, e.g. http://127.0.0.1:8000/v1 "
                               "(several: comma-separated)")
-        self.model = adapter or model  # vLLM serves a LoRA adapter under its own model name
+        # vLLM serves a LoRA adapter under its own model name: ``adapter`` is NAME or NAME=PATH (its files)
+        self.adapter = adapter
+        self.model = parse_served_adapter(adapter)[0] if adapter else model
         self.base_model = model
         self.base_urls = urls
         self.base_url = ",".join(urls)
@@ -83,6 +86,7 @@ class OpenAIBackend(LLMBackend):
         self.max_backoff_s = max_backoff_s
         self.transport = transport
         self.retries = 0
+        self._adapter_fingerprint: str | None = None
 
     @classmethod
     def from_config(cls, config) -> OpenAIBackend:
@@ -91,8 +95,16 @@ class OpenAIBackend(LLMBackend):
                    adapter=config.adapter)
 
     def identity(self) -> dict:
-        """The served model, not where it is served: every endpoint of the list answers a greedy call the same."""
-        return {"backend": self.name, "model": self.base_model, "served_as": self.model}
+        """The served model, not where it is served: every endpoint of the list answers a greedy call the same.
+
+        A served adapter is keyed by its contents (``served.served_adapter_fingerprint``), so one retrained under
+        the same name is asked again; without an adapter the identity is what it always was."""
+        identity = {"backend": self.name, "model": self.base_model, "served_as": self.model}
+        if self.adapter:
+            if self._adapter_fingerprint is None:
+                self._adapter_fingerprint = served_adapter_fingerprint(self.adapter, self.base_urls)
+            identity["adapter"] = self._adapter_fingerprint
+        return identity
 
     def _headers(self) -> dict[str, str]:
         key = os.environ.get(self.api_key_env)
