@@ -63,7 +63,8 @@ class ExtractorConfig(_Strict):
     model: str = "google/flan-t5-base"
     batch_size: int = Field(32, ge=1)
     max_new_tokens: int = Field(64, ge=1)
-    label_map: dict[str, str] | None = None
+    # left out of the dump while unset, so adding the field kept every earlier run id (content-keyed reuse)
+    label_map: dict[str, str] | None = Field(None, exclude_if=lambda value: value is None)
 
     @field_validator("label_map", mode="before")
     @classmethod

@@ -113,3 +113,13 @@ def test_a_new_configuration_is_a_new_run_id_with_the_same_inputs(tmp_path):
     inputs = collect_inputs(cfg, loader([ZH]))
     assert run_id_for(cfg, inputs).startswith("smoke-")
     assert run_id_for(cfg.with_overrides(**{"shard_size": 3}), inputs) != run_id_for(cfg, inputs)
+
+
+def test_an_unset_spacy_label_map_leaves_the_configuration_and_so_earlier_run_ids_alone():
+    """The field came after runs existed: unset, it is not in the dump the run id hashes; set, it is."""
+    from eat_core.config.run import profile_for_method
+
+    cfg = profile_for_method("smoke", "eat")
+    assert "label_map" not in cfg.model_dump(mode="json")["extractor"]
+    mapped = cfg.model_copy(update={"extractor": cfg.extractor.model_copy(update={"label_map": {"NORP": "ORG"}})})
+    assert mapped.model_dump(mode="json")["extractor"]["label_map"] == {"NORP": "ORG"}
