@@ -140,13 +140,13 @@ class RunConfig(_Strict):
         for key, value in dotted.items():
             if value is None:
                 continue
-            target = data
+            target, model = data, type(self)
             *parents, leaf = key.split(".")
             for part in parents:
                 if part not in target:
                     raise ConfigError(f"unknown configuration section {part!r} in {key!r}")
-                target = target[part]
-            if leaf not in target:
+                target, model = target[part], model.model_fields[part].annotation
+            if leaf not in model.model_fields:  # the fields, not the dump: an unset optional field is left out of it
                 raise ConfigError(f"unknown configuration field {key!r}")
             target[leaf] = value
         return RunConfig.model_validate(data)
