@@ -24,9 +24,10 @@ from eat_core.evaluation.progress import ProgressTracker
 from eat_core.evaluation.shards import ShardOutcome
 from eat_core.store import Store
 from tasks import interrupt
-from tasks.artifacts import publish_results_task
+from tasks.artifacts import publish_results
 from tasks.distributed import run_on_dask, uses_dask
 from tasks.evaluation import plan_shards_task, score_run_task, shard_task
+from tasks.logs import quiet_failure_tracebacks
 
 
 def _flow_run_name() -> str:
@@ -49,6 +50,7 @@ def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_dela
     one fails the run at once with one line as its state message: no shard is planned, nothing is retried).
     """
     logger = get_run_logger()
+    quiet_failure_tracebacks()  # a failed shard: one line here, its traceback at debug level
     try:
         request, execution = coerce_request(request, execution)
         cfg = validate_request(request)
@@ -121,7 +123,7 @@ def _evaluate(request: EvalRequest, execution: ExecutionOptions, cfg, run_id: st
     interrupt.check()
     summary = failure_summary(run_id, failed, retried=False) if failed else None  # permanent errors skip retries
     scores = score_run_task(cfg, request.db, run_id, bool(failed), summary, reused)
-    publish_results_task(request.db, run_id, return_state=True)  # results in the Prefect UI; never fails the run
+    publish_results(request.db, run_id, logger)  # on the flow run, in the Prefect UI; never fails the run
     if failed:  # a Failed state with the summary as its message (raising would print a traceback of the flow)
         return Failed(message=summary)
     return {"run_id": run_id, "scores": scores}

@@ -42,6 +42,16 @@ def save_figure(fig, path: str | Path) -> Path:
     return path
 
 
+def figure_png(fig) -> bytes:
+    """``fig`` as PNG bytes (freed afterwards): for an artifact that embeds it."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    _pyplot().close(fig)
+    return buffer.getvalue()
+
+
 def _present(value) -> bool:
     return value is not None and value == value  # NaN is missing too
 

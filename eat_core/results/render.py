@@ -148,8 +148,8 @@ def _sections(cmp: Comparison) -> list[tuple[str, str, list[str], list[list[str]
     sections.append(("Signatures", "The metric definition and library versions behind each number.",
                      ["Method", "run", "protocol", "languages", "signature"], sig_rows))
     shard_fails = cmp.failed_shard_rows()
-    if shard_fails:
-        sections.append(("Failed shards",
+    if shard_fails:  # first: where a reader of a failed run looks
+        sections.insert(0, ("Failed shards",
                          "Shards that failed, with the error each one stored: their sentences have no predictions, "
                          "so their languages are missing above. Fix the cause, then re-run the same command to resume "
                          "them.", ["Method", "run", "shards", "cause"],
