@@ -17,7 +17,7 @@ from eat_core.results.artifacts import run_artifacts
 
 
 def publish_results(db: str, run_id: str, logger: logging.Logger | logging.LoggerAdapter) -> dict[str, str]:
-    """Create the run's artifacts on the current flow run; returns ``{name: key}``. Call it from the flow body.
+    """Publish the run's artifacts on the current flow run; returns ``{name: key}``. Call it from the flow body.
     Never fails the run: an error (the API unreachable, ...) is logged as one warning line and nothing is
     returned."""
     try:

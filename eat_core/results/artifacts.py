@@ -13,7 +13,8 @@ dashes, as Prefect requires), built by :func:`run_artifacts`:
   workspace on the same data and split, side by side (each new run adds a version under the same key);
 * **plots** (Markdown, key ``plots-<method>-<run>``): the run's figure and the comparison's, embedded as PNG
   ``data:`` URIs. Prefect's image artifact would also show a ``data:`` URI, but prints the whole URI as a link under
-  the image; a Markdown artifact shows only the image, with a caption, and needs no server to host the file.
+  the image; a Markdown artifact shows only the image, with a caption, and needs no server to host the file (the
+  Prefect 3.8 UI turns a Markdown image into ``<img src=...>`` with the URI as given, as its bundled renderer shows).
 """
 
 from __future__ import annotations

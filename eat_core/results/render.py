@@ -34,26 +34,32 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 # -- one run -----------------------------------------------------------------------------------------------------
 
 
-def results_table(db: str | Path, run_id: str | None = None) -> str:
+def results_table(db: str | Path, run_id: str | None = None, causes: bool = True) -> str:
     """The ``eat results`` table: the run, the inputs it was made from, then one line per language.
 
     ``tokF1(paper)`` is ``token_f1`` under the paper's scorer (protocol ``eat-official``; the header names another
-    protocol if the run was configured with one), ``tokF1(true)`` is ``token_f1_true`` (protocol ``token``).
+    protocol if the run was configured with one), ``tokF1(true)`` is ``token_f1_true`` (protocol ``token``);
+    ``hit%`` and ``s/sent`` are of the computation that made the numbers, ``reused`` counts its finished shards a
+    re-run served again. Each failed shard's cause follows the table (``causes``; ``eat run`` ends with them
+    anyway).
     """
     run_id, rows = results_rows(db, run_id)
     store = Store(db)
     protocol = run_protocol(store, run_id)
     paper = "tokF1(paper)" if protocol == "eat-official" else f"tokF1({protocol})"
     header = (f"{'lang':<5} {paper:>12} {'tokF1(true)':>11} {'entF1':>6} {'BLEU':>6} {'L_e':>6} {'sent':>5} "
-              f"{'shards':>7} {'hit%':>5} {'s/sent':>7}  failures")
+              f"{'shards':>7} {'reused':>6} {'hit%':>5} {'s/sent':>7}  failures")
     lines = [f"run {run_id}", inputs_line(store, run_id), header, "-" * len(header)]
     for r in rows:
         fails = ", ".join(f"{k}={v}" for k, v in list(r["failures"].items())[:4]) or "-"
         hit = fmt(None if r["cache_hit_rate"] is None else 100 * r["cache_hit_rate"], ".0f")
         lines.append(f"{r['lang']:<5} {fmt(r['token_f1']):>12} {fmt(r['token_f1_true']):>11} "
                      f"{fmt(r['entity_f1']):>6} {fmt(r['bleu']):>6} "
-                     f"{fmt(r['entropy_loss'], '.3f'):>6} {r['sentences']:>5} {r['shards']:>7} {hit:>5} "
+                     f"{fmt(r['entropy_loss'], '.3f'):>6} {r['sentences']:>5} {r['shards']:>7} "
+                     f"{r['shards_reused']:>6} {hit:>5} "
                      f"{fmt(r['s_per_sentence'], '.3f'):>7}  {fails}")
+    for lang, index, error in store.failed_shards(run_id) if causes else ():
+        lines.append(f"{lang} shard {index} failed: {error or 'no error recorded'}")
     return "\n".join(lines)
 
 

@@ -117,11 +117,13 @@ def latest_completed_run(store: Store) -> str:
 
 def results_rows(db: str | Path, run_id: str | None = None) -> tuple[str, list[dict]]:
     """The run (``run_id``, else the latest) and one dict per language: :data:`COLUMNS`, ``sentences``,
-    ``shards`` (``"done/all"``), ``cache_hit_rate``, ``s_per_sentence`` and ``failures`` (reason -> count)."""
+    ``shards`` (``"done/all"``), ``shards_reused``, ``cache_hit_rate``, ``s_per_sentence`` and ``failures``
+    (reason -> count)."""
     store = Store(db)
     run_id = resolve_run(store, run_id)
     return run_id, [{"lang": r["lang"], **{c: r[c] for c in COLUMNS}, "sentences": r["sentences"],
-                     "shards": f"{r['shards_done']}/{r['shards']}", "cache_hit_rate": r["cache_hit_rate"],
+                     "shards": f"{r['shards_done']}/{r['shards']}", "shards_reused": r["shards_reused"],
+                     "cache_hit_rate": r["cache_hit_rate"],
                      "s_per_sentence": r["s_per_sentence"], "failures": r["failures"]}
                     for r in language_rows(store, run_id)]
 
