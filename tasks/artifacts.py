@@ -1,7 +1,7 @@
 """A run's results as artifacts on its flow run, so the Prefect UI shows them without a terminal.
 
 ``eat_core.results.artifacts.run_artifacts`` builds four artifacts (results, table, comparison, plots; their keys
-name the method and the headline F1, e.g. ``eat-crop-f1-12-50-smoke-1a2b``). They are created here in the flow's
+name the method and the headline F1, e.g. ``crop-f1-12-50-smoke-1a2b``). They are created here in the flow's
 own context, not inside a task: Prefect attaches an artifact made inside a task to that task run, and the flow run's
 Artifacts tab then says "None".
 """

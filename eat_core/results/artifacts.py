@@ -20,12 +20,14 @@ dashes, as Prefect requires), built by :func:`run_artifacts`:
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from pathlib import Path
 
 from eat_core.results.compare import Comparison, compare_runs
+from eat_core.results.plots import comparison_figure, figure_png, report_figure
 from eat_core.results.render import comparison_markdown, fmt
-from eat_core.results.tables import inputs_line, language_rows
+from eat_core.results.tables import inputs_line, language_rows, results_rows
 from eat_core.store import Store
 
 DECIMALS = 2
@@ -98,8 +100,6 @@ def same_data_runs(db: str | Path, run_id: str) -> list[str]:
 
 def _dir_tag(db: str | Path, run_id: str) -> str:
     """For local data, 8 hex digits of its directory: two local datasets never share a comparison key."""
-    import hashlib
-
     data_dir = (Store(db).run_config(run_id).get("data") or {}).get("data_dir")
     return hashlib.sha256(str(data_dir).encode("utf-8")).hexdigest()[:8] if data_dir else ""
 
@@ -112,9 +112,6 @@ def png_markdown(caption: str, png: bytes) -> str:
 def run_artifacts(db: str | Path, run_id: str) -> dict:
     """What the flow publishes for one run: ``{name: {"key", "description", and "markdown" or "table"}}`` for the
     names ``results``, ``table``, ``comparison`` and ``plots`` (module docstring)."""
-    from eat_core.results.plots import comparison_figure, figure_png, report_figure
-    from eat_core.results.tables import results_rows
-
     cmp = compare_runs(db, [run_id])
     run = cmp.runs[0]
     f1 = headline(cmp, run_id)

@@ -11,6 +11,7 @@ functions save it.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,8 +45,6 @@ def save_figure(fig, path: str | Path) -> Path:
 
 def figure_png(fig) -> bytes:
     """``fig`` as PNG bytes (freed afterwards): for an artifact that embeds it."""
-    import io
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     _pyplot().close(fig)
