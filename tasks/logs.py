@@ -1,12 +1,13 @@
 """What a failed shard leaves in the logs: one line, with the traceback at debug level.
 
 Prefect logs a task whose retries are exhausted with its whole traceback at ERROR (about 40 lines per shard, most of
-them Prefect's and asyncio's frames), and a flow that ends in the ``Failed`` state it returned with a second
-traceback ("Engine execution exited with unexpected exception", a ``FailedRun`` that only repeats the state's
-message). The flow already logs one ERROR line per failed shard (``zh shard 0 failed: ServiceUnavailable: ...``)
-and its Failed state names every shard and cause, so :class:`TracebackToDebug` moves those two records to DEBUG,
-traceback included: still there for whoever asks for debug logs (``PREFECT_LOGGING_LEVEL=DEBUG``), out of the way
-of everyone else. A genuine crash of the flow (any other exception) keeps its traceback at ERROR.
+them Prefect's and asyncio's frames) and then its ``Finished in state Failed(...)`` line at ERROR, and a flow that
+ends in the ``Failed`` state it returned with a second traceback ("Engine execution exited with unexpected
+exception", a ``FailedRun`` that only repeats the state's message). The flow already logs one ERROR line per failed
+shard (``zh shard 0 failed: ServiceUnavailable: ...``) and its Failed state names every shard and cause, so
+:class:`TracebackToDebug` moves those records to DEBUG, traceback included: still there for whoever asks for debug
+logs (``PREFECT_LOGGING_LEVEL=DEBUG``), out of the way of everyone else. The task's retries stay at INFO, its Failed
+state stays in the UI, and a genuine crash of the flow (any other exception) keeps its traceback at ERROR.
 
 The records are matched by the text Prefect 3.8's engines log (``prefect/task_engine.py``, ``flow_engine.py``);
 should that text change, the tracebacks come back at ERROR, nothing is lost.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 
 TASK_FAILED = "Task run failed with"  # task_engine: "... {exc!r} - Retries are exhausted" (or no retries)
+TASK_FINISHED_FAILED = "Finished in state Failed("  # task_engine, at ERROR, after the record above
 ENGINE_EXITED = "Engine execution exited with unexpected exception"  # flow_engine.run_flow's error_logger
 
 QUIETED_TASKS = frozenset({"run_shard"})
@@ -36,9 +38,13 @@ class TracebackToDebug(logging.Filter):
 
 
 def _quieted(record: logging.LogRecord) -> bool:
-    if record.levelno < logging.ERROR or not record.exc_info:
+    if record.levelno < logging.ERROR:
         return False
     message = str(record.msg)
+    if message.startswith(TASK_FINISHED_FAILED):  # the flow's own line says the same, naming the shard
+        return getattr(record, "task_name", None) in QUIETED_TASKS
+    if not record.exc_info:
+        return False
     if message.startswith(TASK_FAILED):
         return getattr(record, "task_name", None) in QUIETED_TASKS
     if message.startswith(ENGINE_EXITED):

@@ -164,12 +164,16 @@ def test_a_failed_shard_task_traceback_goes_to_debug_level_only():
     shard = _record("prefect.task_runs", "Task run failed with exception: X - Retries are exhausted",
                     task_name="run_shard")
     other_task = _record("prefect.task_runs", "Task run failed with exception: X", task_name="score_run")
+    finished = _record("prefect.task_runs", "Finished in state Failed('Task run encountered an exception X')",
+                       task_name="run_shard")
+    finished.exc_info = None
     crash = _record("prefect.flow_runs", "Engine execution exited with unexpected exception")
     level = logger.level
     try:
         logger.setLevel(logging.INFO)
         assert quiet.filter(shard) is False and shard.levelno == logging.DEBUG  # not shown at INFO
         assert quiet.filter(other_task) is True and other_task.levelno == logging.ERROR
+        assert quiet.filter(finished) is False  # the flow's own line names the shard and its cause
         assert quiet.filter(crash) is True and crash.levelno == logging.ERROR  # a real crash keeps its traceback
         logger.setLevel(logging.DEBUG)
         again = _record("prefect.task_runs", "Task run failed with exception: X", task_name="run_shard")
