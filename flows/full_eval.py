@@ -26,9 +26,10 @@ from eat_core.evaluation.shards import ShardOutcome
 from eat_core.store import Store
 from flows.naming import add_run_tags, flow_run_namer
 from tasks import interrupt
-from tasks.artifacts import publish_results_task
+from tasks.artifacts import publish_results
 from tasks.distributed import run_on_dask, uses_dask
 from tasks.evaluation import plan_shards_task, score_run_task, shard_task
+from tasks.logs import quiet_failure_tracebacks
 
 
 @flow(name="eat", flow_run_name=flow_run_namer("full-eval", EvalRequest), log_prints=True,
@@ -48,6 +49,7 @@ def full_eval(request: EvalRequest = EvalRequest(), retries: int = 2, retry_dela
         execution: where shards run (Dask, a Prefect concurrency tag), not what they compute.
     """
     logger = get_run_logger()
+    quiet_failure_tracebacks()  # a failed shard: one line here, its traceback at debug level
     try:
         with named_as_typed(request, EvalRequest, ExecutionOptions):
             request, execution = coerce_request(request, execution)
@@ -122,7 +124,7 @@ def _evaluate(request: EvalRequest, execution: ExecutionOptions, cfg, run_id: st
     interrupt.check()
     summary = failure_summary(run_id, failed, retried=False) if failed else None  # permanent errors skip retries
     scores = score_run_task(cfg, request.db, run_id, bool(failed), summary, reused)
-    publish_results_task(request.db, run_id, return_state=True)  # results in the Prefect UI; never fails the run
+    publish_results(request.db, run_id, logger)  # on the flow run, in the Prefect UI; never fails the run
     if failed:  # a Failed state with the summary as its message (raising would print a traceback of the flow)
         return Failed(message=summary)
     return {"run_id": run_id, "scores": scores}

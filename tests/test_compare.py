@@ -16,10 +16,10 @@ from support.cli import assert_user_error, run_cli, run_cli_process
 from support.paths import REPO
 
 from eat_core.config.run import get_profile
+from eat_core.results.artifacts import artifact_key
 from eat_core.results.compare import compare_runs
 from eat_core.results.published import PUBLISHED
 from eat_core.store import Store
-from tasks.artifacts import artifact_key
 
 TC = {"extractor.name": "token-classification", "extractor.model": "tiny:bert-tc"}
 METHODS = {"crop": {}, "direct": TC, "model-transfer": TC}
@@ -256,10 +256,9 @@ def test_results_table_names_both_protocols_and_the_inputs(method_runs):
 
 def test_artifact_keys_are_lowercase_letters_digits_and_dashes():
     for run_id in ("smoke-1a2b3c", "My_Run.v2", "../x", "A" * 200):
-        for key in (artifact_key(run_id), artifact_key(run_id, "table")):
-            assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key), key
-    assert artifact_key("smoke-1a2b3c") == "eat-results-smoke-1a2b3c"
-    assert artifact_key("smoke-1a2b3c", "table") == "eat-results-smoke-1a2b3c-table"
+        for key in (artifact_key("crop", "f1-12-50", run_id), artifact_key("plots", run_id, "table")):
+            assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key) and len(key) <= 100, key
+    assert artifact_key("crop", "f1-12-50", "smoke-1A2B3C") == "crop-f1-12-50-smoke-1a2b3c"
 
 
 @pytest.mark.slow
@@ -277,19 +276,23 @@ def test_full_eval_publishes_results_as_artifacts_on_its_flow_run(prefect_harnes
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(
             id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
-    by_key = {a.key: a for a in artifacts}
-    assert set(by_key) == {artifact_key(run_id), artifact_key(run_id, "table")}
-    md, table = by_key[artifact_key(run_id)], by_key[artifact_key(run_id, "table")]
-    assert md.type == "markdown" and table.type == "table"
     values = dict(sql(db, "SELECT metric, value FROM metrics WHERE run_id = ? AND lang = 'zh'", [run_id]))
+    key = artifact_key("eat", f"f1-{values['token_f1']:.2f}".replace(".", "-"), run_id)  # method and headline F1
+    by_key = {a.key: a for a in artifacts}
+    assert set(by_key) == {key, f"{key}-table", "compare-sample-dev", f"plots-eat-{run_id}"}
+    assert all(a.task_run_id is None for a in artifacts)  # on the flow run itself, not on a task run
+    md, table = by_key[key], by_key[f"{key}-table"]
+    assert md.type == "markdown" and table.type == "table"
     text = md.data
-    assert f"EAT results: run `{run_id}`" in text and "| EAT w/o FT (published, EAT Table 4) | 60.12 |" in text
+    assert f"EAT results: eat, run `{run_id}`" in text and "| EAT w/o FT (published, EAT Table 4) | 60.12 |" in text
     own = next(x for x in text.splitlines() if x.startswith("| eat (smoke, tiny:qwen2) |"))
     assert own.split(" | ")[1] == f"{values['token_f1']:.2f}"
     assert "inputs: prompts=" in text and "## Costs" in text and "## Failure reasons" in text
+    assert f"eat results {run_id} --db {db} --format json" in text  # the raw data, one command away
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert [r["lang"] for r in rows] == ["zh"]
-    assert rows[0]["token_f1"] == pytest.approx(values["token_f1"])
-    assert rows[0]["token_f1_true"] == pytest.approx(values["token_f1_true"])
+    assert rows[0]["token F1 (paper)"] == round(values["token_f1"], 2)
+    assert rows[0]["token F1 (true)"] == round(values["token_f1_true"], 2)
     calls = sql(db, "SELECT sum(cache_hits + cache_misses) FROM shards WHERE run_id = ?", [run_id])[0][0]
-    assert rows[0]["llm_calls"] == calls
+    assert rows[0]["LLM calls"] == calls
+    assert by_key[f"plots-eat-{run_id}"].data.count("](data:image/png;base64,iVBORw0KGgo") == 2  # two PNGs inline

@@ -120,7 +120,8 @@ def test_an_older_file_is_upgraded_in_place(tmp_path):
     con.execute("INSERT INTO metrics (run_id, lang, metric, value, signature) VALUES ('r', 'zh', 'f1', 1.0, 's')")
     con.close()
     store = Store(path)
-    assert store.migrate() == SCHEMA_VERSION == 8
+    assert store.migrate() == SCHEMA_VERSION == 9
+    assert store.query("SELECT reuses FROM shards") == []  # migration 9: the reuse counter
     assert store.query("SELECT value FROM metrics") == [(1.0,)]  # existing rows survive the upgrade
     put_blob(store, "k", b"\x00record")
     assert get_blob(store, "k") == b"\x00record" and get_blob(store, "missing") is None

@@ -43,7 +43,7 @@ def _fail_run(db: Path, run_id: str, message: str) -> NoReturn:
     from eat_core.results.render import results_table
 
     with contextlib.suppress(EatError):  # a run refused before it was recorded has no table
-        typer.echo(results_table(db, run_id))
+        typer.echo(results_table(db, run_id, causes=False))  # the message below names each cause
     _error(message)
     raise typer.Exit(1)
 

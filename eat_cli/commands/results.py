@@ -18,6 +18,7 @@ from eat_cli.options import DEFAULT_DB, Db
 
 FORMATS = ("table", "json")
 RunId = Annotated[str, typer.Argument(help="run id (default: the latest run)")]
+ReportRunId = Annotated[str, typer.Argument(help="run id (default: the latest completed run)")]
 
 
 @friendly
@@ -75,15 +76,19 @@ def compare_silver(silver_ids: Annotated[list[str], typer.Argument(help="silver 
 
 
 @friendly
-def report(run_id: RunId = None, db: Db = DEFAULT_DB,
+def report(run_id: ReportRunId = None, db: Db = DEFAULT_DB,
            out: Annotated[Path, typer.Option(help="directory for RUN.md and RUN.png")] = Path("reports")) -> None:
-    """Write a Markdown report (EAT Table 4 layout) and an F1/BLEU/L_e plot (EAT Figure 3) for a run."""
+    """Write a Markdown report (EAT Table 4 layout) and an F1/BLEU/L_e plot (EAT Figure 3) for a run (default: the
+    latest completed run, named in the first line)."""
     from eat_core.errors import ConfigError
-    from eat_core.results.files import write_report
+    from eat_core.results.files import report_run, write_report
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out: {out} is a file; give a directory")
-    md, png = write_report(db, run_id, out)
+    run, note = report_run(db, run_id)
+    if note:
+        typer.echo(note)
+    md, png = write_report(db, run, out)
     typer.echo(f"wrote {md} and {png}")
 
 

@@ -6,9 +6,10 @@ Three tables, all computed from what each run stored (``eat_core.results.tables.
   scorer, the protocol of the paper's tables, so the only one to hold against the published rows) and ``token``
   (every tag at its true position; recommended for new comparisons), their difference, and each run's signatures;
 * **failures**: per method, every reason an entity or sentence was lost (``align_not_found``, ``crop_overlap``,
-  ...), per language;
+  ...), per language; and every shard that failed, with the error it failed with (``ServiceUnavailable: ...``);
 * **costs**: per method, LLM calls (answered from the cache + made), prompt and generated tokens, and wall seconds
-  per sentence, as the run's shards recorded them.
+  per sentence, as the computation that made the numbers recorded them (a cached re-run leaves them alone), with
+  the shards a re-run reused beside them.
 
 Contract, by example::
 
@@ -83,7 +84,9 @@ class Comparison:
     def signatures(self, run_id: str) -> dict[str, dict[str, str]]:
         """``{"token_f1": {lang: signature}, "token_f1_true": {...}}`` of one run."""
         f = self.frame[self.frame["run_id"] == run_id]
-        return {m: {lang: sig for lang, sig in zip(f["lang"], f[f"{m}_signature"], strict=True) if sig}
+        # a language without metrics (its shards failed) has no signature: None, or NaN once pandas mixed it
+        return {m: {lang: sig for lang, sig in zip(f["lang"], f[f"{m}_signature"], strict=True)
+                    if isinstance(sig, str) and sig}
                 for m in ("token_f1", "token_f1_true")}
 
     # -- failures and costs --------------------------------------------------------------------------------------
@@ -102,14 +105,32 @@ class Comparison:
                                                  for lang in self.languages}, "total": n})
         return out
 
+    def failed_shard_rows(self) -> list[dict]:
+        """One row per (run, cause) of the shards that failed: the shards (``zh/0, ja/0``) and the error they
+        failed with (``ServiceUnavailable: ...``), as each shard stored it."""
+        out = []
+        for run in self.runs:
+            f = self.frame[self.frame["run_id"] == run["run_id"]]
+            by_cause: dict[str, list[str]] = {}
+            for lang, errors in zip(f["lang"], f["shard_errors"], strict=True):
+                for index, cause in sorted(json.loads(errors).items(), key=lambda kv: int(kv[0])):
+                    by_cause.setdefault(cause, []).append(f"{lang}/{index}")
+            for cause, shards in by_cause.items():
+                out.append({"label": run["label"], "method": run["method"], "run_id": run["run_id"],
+                            "shards": shards, "cause": cause})
+        return out
+
     def cost_rows(self) -> list[dict]:
-        """One row per run: sums over its shards (every language) and per-sentence rates."""
+        """One row per run: sums over its shards (every language) and per-sentence rates. The cost is the
+        computation's that made the numbers (a cached re-run leaves it alone); ``shards_reused`` counts the finished
+        shards a re-run served again, beside it."""
         out = []
         for run in self.runs:
             f = self.frame[self.frame["run_id"] == run["run_id"]]
             sentences = int(f["sentences"].sum())
             sums = {c: int(f[c].sum()) for c in ("llm_calls", "cache_hits", "cache_misses", "prompt_tokens",
-                                                 "completion_tokens")}
+                                                 "completion_tokens", "shards", "shards_done", "shards_failed",
+                                                 "shards_reused")}
             seconds = float(f["seconds"].sum())
             out.append({"label": run["label"], "method": run["method"], "run_id": run["run_id"],
                         "sentences": sentences, **sums, "calls_per_sentence": _per(sums["llm_calls"], sentences),
@@ -120,7 +141,7 @@ class Comparison:
 
     def as_json(self) -> dict:
         return {"languages": self.languages, "runs": self.runs, "f1": self.f1_rows(),
-                "failures": self.failure_rows(), "costs": self.cost_rows()}
+                "failures": self.failure_rows(), "failed_shards": self.failed_shard_rows(), "costs": self.cost_rows()}
 
 
 def _per(total: float, sentences: int) -> float | None:
@@ -153,7 +174,7 @@ def compare_runs(db: str | Path, run_ids: Sequence[str] | None = None) -> Compar
         profile = config.get("profile", "?")
         runs.append({"run_id": run_id, "label": f"{method} ({profile}, {model})", "method": method, "model": model,
                      "profile": profile, "split": data.get("split"), "source": data.get("source"),
-                     "limit": data.get("limit"),
+                     "limit": data.get("limit"), "languages": list(data.get("languages") or []),
                      "status": (store.run_status(run_id) or ("?",))[0]})
     seen = Counter(r["label"] for r in runs)
     for r in runs:  # two runs of one method and model (other data, limit, ...) are told apart by their ids

@@ -12,7 +12,7 @@ from eat_core.errors import ConfigError
 from eat_core.results.compare import Comparison, compare_runs
 from eat_core.results.plots import plot_comparison, plot_report
 from eat_core.results.render import comparison_markdown, markdown_report, results_table
-from eat_core.results.tables import resolve_run, results_frame
+from eat_core.results.tables import latest_completed_run, method_and_model, resolve_run, results_frame
 from eat_core.store import Store
 
 
@@ -69,17 +69,32 @@ def export_results(db: str | Path, run_id: str | None, fmt: str, out: str | Path
 
 def write_report(db: str | Path, run_id: str | None, out_dir: str | Path) -> tuple[Path, Path]:
     """``OUT/<run>.md`` (``markdown_report``) and ``OUT/<run>.png`` (``plot_report``); ``run_id`` None: the latest
-    run. The names are made safe and never leave ``out_dir``."""
-    run = resolve_run(Store(db), run_id)
+    completed run (:func:`report_run` says which). The names are made safe and never leave ``out_dir``."""
+    run = report_run(db, run_id)[0]
     text, rows = markdown_report(db, run)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = safe_file_stem(run)  # a stored run id never becomes a path outside ``out_dir``
     png, md = out / f"{stem}.png", out / f"{stem}.md"
     inside(out, png, md)
-    plot_report(rows, png, f"run {run}: F1 vs BLEU and L_e")
+    method = method_and_model(Store(db).run_config(run))[0]
+    plot_report(rows, png, f"{method}: run {run}")
     md.write_text(text + f"\n![F1, BLEU and L_e per language]({png.name})\n", encoding="utf-8")
     return md, png
+
+
+def report_run(db: str | Path, run_id: str | None) -> tuple[str, str | None]:
+    """The run ``eat report`` shows and the line that says why when it was not named: ``run_id`` checked, or the
+    latest completed run (a failed or running one has nothing, or only part, to draw)."""
+    store = Store(db)
+    if run_id:
+        return store.require_run(run_id), None
+    run = latest_completed_run(store)
+    latest = store.latest_run()
+    note = f"run {run}: the latest completed run in {db}"
+    if latest != run:
+        note += f" (the latest run, {latest}, is {(store.run_status(latest) or ('?',))[0]}: eat report {latest})"
+    return run, note
 
 
 def _stem(run_ids: Sequence[str] | None) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from eat_core.results.compare import Comparison
 from eat_core.results.published import PAPER_TABLE4
-from eat_core.results.tables import inputs_line, results_rows, run_protocol
+from eat_core.results.tables import inputs_line, method_and_model, results_rows, run_protocol
 from eat_core.store import Store
 
 
@@ -19,75 +19,99 @@ def fmt(value, spec: str = ".2f", signed: bool = False) -> str:
     return format(value, ("+" if signed else "") + spec)
 
 
+def md_cell(text) -> str:
+    """A Markdown table cell: ``|`` escaped (GitHub and the Prefect UI end a cell at a bare ``|``, even inside
+    backticks: a signature ``token_f1|average:micro`` showed as `` `token_f1 ``) and line breaks as spaces."""
+    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
 def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """The lines of a Markdown table: header, rule, rows."""
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(row) + " |" for row in rows)]
+    """The lines of a Markdown table: header, rule, rows; every cell through :func:`md_cell`."""
+    return ["| " + " | ".join(map(md_cell, header)) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(map(md_cell, row)) + " |" for row in rows)]
 
 
 # -- one run -----------------------------------------------------------------------------------------------------
 
 
-def results_table(db: str | Path, run_id: str | None = None) -> str:
+def results_table(db: str | Path, run_id: str | None = None, causes: bool = True) -> str:
     """The ``eat results`` table: the run, the inputs it was made from, then one line per language.
 
     ``tokF1(paper)`` is ``token_f1`` under the paper's scorer (protocol ``eat-official``; the header names another
-    protocol if the run was configured with one), ``tokF1(true)`` is ``token_f1_true`` (protocol ``token``).
+    protocol if the run was configured with one), ``tokF1(true)`` is ``token_f1_true`` (protocol ``token``);
+    ``hit%`` and ``s/sent`` are of the computation that made the numbers, ``reused`` counts its finished shards a
+    re-run served again. Each failed shard's cause follows the table (``causes``; ``eat run`` ends with them
+    anyway).
     """
     run_id, rows = results_rows(db, run_id)
     store = Store(db)
     protocol = run_protocol(store, run_id)
     paper = "tokF1(paper)" if protocol == "eat-official" else f"tokF1({protocol})"
     header = (f"{'lang':<5} {paper:>12} {'tokF1(true)':>11} {'entF1':>6} {'BLEU':>6} {'L_e':>6} {'sent':>5} "
-              f"{'shards':>7} {'hit%':>5} {'s/sent':>7}  failures")
+              f"{'shards':>7} {'reused':>6} {'hit%':>5} {'s/sent':>7}  failures")
     lines = [f"run {run_id}", inputs_line(store, run_id), header, "-" * len(header)]
     for r in rows:
         fails = ", ".join(f"{k}={v}" for k, v in list(r["failures"].items())[:4]) or "-"
         hit = fmt(None if r["cache_hit_rate"] is None else 100 * r["cache_hit_rate"], ".0f")
         lines.append(f"{r['lang']:<5} {fmt(r['token_f1']):>12} {fmt(r['token_f1_true']):>11} "
                      f"{fmt(r['entity_f1']):>6} {fmt(r['bleu']):>6} "
-                     f"{fmt(r['entropy_loss'], '.3f'):>6} {r['sentences']:>5} {r['shards']:>7} {hit:>5} "
+                     f"{fmt(r['entropy_loss'], '.3f'):>6} {r['sentences']:>5} {r['shards']:>7} "
+                     f"{r['shards_reused']:>6} {hit:>5} "
                      f"{fmt(r['s_per_sentence'], '.3f'):>7}  {fails}")
+    for lang, index, error in store.failed_shards(run_id) if causes else ():
+        lines.append(f"{lang} shard {index} failed: {error or 'no error recorded'}")
     return "\n".join(lines)
 
 
 def markdown_report(db: str | Path, run_id: str | None = None) -> tuple[str, list[dict]]:
-    """A Markdown report: token F1 per language in the layout of EAT Table 4, then every metric per language."""
+    """A Markdown report: the run's status (and its failed shards with their causes), token F1 per language in the
+    layout of EAT Table 4, then every metric per language, what it cost, and the metric signatures."""
     run_id, rows = results_rows(db, run_id)
     store = Store(db)
     status = store.run_status(run_id)
     profile, config = (status[1], store.run_config(run_id)) if status else ("?", {})
+    method, _ = method_and_model(config)
     langs = [r["lang"] for r in rows]
-    header = "| Method | " + " | ".join(lang.upper() for lang in langs) + " | Avg. |"
-    rule = "|---|" + "---|" * (len(langs) + 1)
 
-    def row(name: str, values: list) -> str:
+    def row(name: str, values: list) -> list[str]:
         shown = [v for v in values if v is not None]
         avg = sum(shown) / len(shown) if shown and len(shown) == len(values) else None
-        return f"| {name} | " + " | ".join(fmt(v) for v in values) + f" | {fmt(avg)} |"
+        return [name, *(fmt(v) for v in values), fmt(avg)]
 
     llm, ext, data = config.get("llm", {}), config.get("extractor", {}), config.get("data", {})
-    lines = [f"# EAT evaluation report: run `{run_id}`", "",
-             f"Profile `{profile}`; LLM `{llm.get('model', '?')}` (adapter `{llm.get('adapter')}`); extractor "
-             f"`{ext.get('name')}` `{ext.get('model')}`; data `{data.get('source')}` split `{data.get('split')}`.", "",
-             "## Token-level F1 (EAT Table 4 layout)", "", header, rule,
-             row(f"this run ({profile})", [r["token_f1"] for r in rows])]
-    for name, values in PAPER_TABLE4.items():  # a view of PUBLISHED
-        lines.append(row(name, [values.get(lang) for lang in langs]))
-    lines += ["", "Paper rows are on WikiANN test, scored by the official EAT scorer (protocol `eat-official`); this "
+    lines = [f"# EAT evaluation report: run `{run_id}` ({method})", "",
+             f"Method `{method}`; profile `{profile}`; LLM `{llm.get('model', '?')}` (adapter `{llm.get('adapter')}`); "
+             f"extractor `{ext.get('name')}` `{ext.get('model')}`; data `{data.get('source')}` split "
+             f"`{data.get('split')}`.", "", f"Status: **{status[0] if status else '?'}**.", ""]
+    failed = store.failed_shards(run_id)
+    if failed:
+        by_cause: dict[str, list[str]] = {}
+        for lang, index, error in failed:
+            by_cause.setdefault(error or "no error recorded", []).append(f"{lang}/{index}")
+        lines += ["## Failed shards", "", f"{len(failed)} shard(s) failed; their sentences have no predictions, so "
+                  "they are missing below. Fix the cause, then re-run the same command to resume them.", "",
+                  *md_table(["shards", "cause"], [[", ".join(s), cause] for cause, s in by_cause.items()]), ""]
+    table = [row(f"this run ({method}, {profile})", [r["token_f1"] for r in rows])]
+    table += [row(name, [values.get(lang) for lang in langs]) for name, values in PAPER_TABLE4.items()]
+    lines += ["## Token-level F1 (EAT Table 4 layout)", "",
+              *md_table(["Method", *(lang.upper() for lang in langs), "Avg."], table),
+              "", "Paper rows are on WikiANN test, scored by the official EAT scorer (protocol `eat-official`); this "
               f"run's token F1 uses protocol `{config.get('token_f1_protocol', '?')}`. The true-position protocol "
               "`token` (`token_f1_true`) differs from `eat-official` by up to 1.5 points on zh/ja (README, Metrics). "
-              "Compare only runs on the same split and protocol.", "",
-              "## All metrics", "", "| lang | token F1 | entity F1 | BLEU | L_e | sentences | shards | cache hit | "
-              "s/sentence | failures |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "Compare only runs on the same split and protocol.", "", "## All metrics", ""]
+    metric_rows = []
     for r in rows:
         hit = None if r["cache_hit_rate"] is None else 100 * r["cache_hit_rate"]
         fails = ", ".join(f"{k}={v}" for k, v in r["failures"].items()) or "-"
-        lines.append(f"| {r['lang']} | {fmt(r['token_f1'])} | {fmt(r['entity_f1'])} | {fmt(r['bleu'])} | "
-                     f"{fmt(r['entropy_loss'], '.3f')} | {r['sentences']} | {r['shards']} | {fmt(hit, '.0f')}% | "
-                     f"{fmt(r['s_per_sentence'], '.3f')} | {fails} |")
+        metric_rows.append([r["lang"], fmt(r["token_f1"]), fmt(r["entity_f1"]), fmt(r["bleu"]),
+                            fmt(r["entropy_loss"], ".3f"), str(r["sentences"]), r["shards"], f"{fmt(hit, '.0f')}%",
+                            fmt(r["s_per_sentence"], ".3f"), fails])
+    lines += md_table(["lang", "token F1", "entity F1", "BLEU", "L_e", "sentences", "shards done", "cache hit",
+                       "s/sentence", "failures"], metric_rows)
     signatures = store.metric_signatures(run_id)
     lines += ["", "## Metric signatures", ""] + [f"- `{m}`: `{s}`" for m, s in signatures]
+    if not signatures:
+        lines.append("- none: no language was scored")
     return "\n".join(lines) + "\n", rows
 
 
@@ -129,23 +153,37 @@ def _sections(cmp: Comparison) -> list[tuple[str, str, list[str], list[list[str]
                 sig_rows.append([run["label"], run["run_id"], protocol, ",".join(group), f"`{sig}`"])
     sections.append(("Signatures", "The metric definition and library versions behind each number.",
                      ["Method", "run", "protocol", "languages", "signature"], sig_rows))
+    shard_fails = cmp.failed_shard_rows()
+    if shard_fails:  # first: where a reader of a failed run looks
+        sections.insert(0, ("Failed shards",
+                         "Shards that failed, with the error each one stored: their sentences have no predictions, "
+                         "so their languages are missing above. Fix the cause, then re-run the same command to resume "
+                         "them.", ["Method", "run", "shards", "cause"],
+                         [[r["label"], r["run_id"], ", ".join(r["shards"]), r["cause"]] for r in shard_fails]))
     fails = [[r["label"], r["reason"], *(str(r[lang]) for lang in cmp.languages), str(r["total"])]
              for r in cmp.failure_rows()]
+    none = "no prediction stored (see Failed shards)" if shard_fails and not fails else "no failure recorded"
     sections.append(("Failure reasons",
                      "Each entity or sentence a method lost, by reason (from the stored predictions' `failures`).",
-                     ["Method", "reason", *langs, "total"], fails or [["-", "no failure recorded", *["-"] * len(langs),
-                                                                       "0"]]))
-    costs = [[r["label"], str(r["sentences"]), str(r["llm_calls"]), fmt(r["calls_per_sentence"]),
-              str(r["cache_hits"]), str(r["cache_misses"]), str(r["prompt_tokens"]), str(r["completion_tokens"]),
-              fmt(r["prompt_tokens_per_sentence"], ".0f"), fmt(r["seconds"], ".1f"),
-              fmt(r["s_per_sentence"], ".3f")] for r in cmp.cost_rows()]
-    sections.append(("Costs",
-                     "What each run recorded over all its shards: LLM calls = answered from the cache + made "
-                     "(a reused shard counts all its calls as cache hits); tokens of every call answered, fresh or "
-                     "cached; wall seconds as measured when each shard was computed.",
-                     ["Method", "sentences", "LLM calls", "calls/sent", "cache hits", "calls made", "prompt tok",
-                      "generated tok", "prompt tok/sent", "wall s", "s/sent"], costs))
+                     ["Method", "reason", *langs, "total"], fails or [["-", none, *["-"] * len(langs), "0"]]))
+    sections.append(("Costs", COSTS_NOTE, list(COSTS_HEADER), [cost_cells(r) for r in cmp.cost_rows()]))
     return sections
+
+
+COSTS_NOTE = ("What computing each run's numbers cost, over all its shards: LLM calls (made + answered from the LLM "
+              "cache while computing), the tokens of every call, wall seconds as measured when each shard was "
+              "computed. A re-run that serves finished shards again leaves these as they were and is counted in "
+              "'reused shards'.")
+COSTS_HEADER = ("Method", "sentences", "shards done", "LLM calls", "calls/sent", "calls made", "from LLM cache",
+                "prompt tok", "generated tok", "prompt tok/sent", "wall s", "s/sent", "reused shards")
+
+
+def cost_cells(r: dict) -> list[str]:
+    """One row of the costs table (:data:`COSTS_HEADER`) from a ``Comparison.cost_rows`` row."""
+    return [r["label"], str(r["sentences"]), f"{r['shards_done']}/{r['shards']}", str(r["llm_calls"]),
+            fmt(r["calls_per_sentence"]), str(r["cache_misses"]), str(r["cache_hits"]), str(r["prompt_tokens"]),
+            str(r["completion_tokens"]), fmt(r["prompt_tokens_per_sentence"], ".0f"), fmt(r["seconds"], ".1f"),
+            fmt(r["s_per_sentence"], ".3f"), str(r["shards_reused"])]
 
 
 def _runs_header(cmp: Comparison) -> list[str]:
@@ -171,7 +209,7 @@ def comparison_markdown(cmp: Comparison, title: str = "Methods side by side", pn
     return "\n".join(lines)
 
 
-_TEXT_COLUMNS = {"Method", "run", "protocol", "languages", "signature", "reason"}
+_TEXT_COLUMNS = {"Method", "run", "protocol", "languages", "signature", "reason", "shards", "cause"}
 
 
 def comparison_text(cmp: Comparison) -> str:

@@ -73,16 +73,34 @@ class ResultsStore:
             "SELECT DISTINCT metric, signature FROM metrics WHERE run_id = ? ORDER BY metric", [run_id])]
 
     def shard_costs(self, run_id: str) -> list[dict]:
-        """Per language (sorted): ``shards``, ``shards_done``, ``sentences`` and the sums of ``cache_hits``,
-        ``cache_misses``, ``prompt_tokens``, ``completion_tokens`` and ``seconds`` over its shards (NULL as 0)."""
+        """Per language (sorted): ``shards``, ``shards_done``, ``shards_failed``, ``shards_reused`` (finished shards
+        served whole again by a later re-run), ``sentences`` and the sums of ``cache_hits``, ``cache_misses``,
+        ``prompt_tokens``, ``completion_tokens`` and ``seconds`` over its shards (NULL as 0): what the computation
+        that made them cost, unchanged by reuse."""
+        self._ensure_migrated()
         rows = self.query(
-            "SELECT lang, count(*), sum(CASE WHEN status = 'done' THEN 1 ELSE 0 END), sum(n_sentences), "
+            "SELECT lang, count(*), sum(CASE WHEN status = 'done' THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), sum(CASE WHEN coalesce(reuses, 0) > 0 THEN 1 "
+            "ELSE 0 END), sum(n_sentences), "
             "sum(coalesce(cache_hits, 0)), sum(coalesce(cache_misses, 0)), sum(coalesce(prompt_tokens, 0)), "
             "sum(coalesce(completion_tokens, 0)), sum(coalesce(seconds, 0)) FROM shards WHERE run_id = ? "
             "GROUP BY lang ORDER BY lang", [run_id])
-        keys = ("lang", "shards", "shards_done", "sentences", "cache_hits", "cache_misses", "prompt_tokens",
-                "completion_tokens", "seconds")
+        keys = ("lang", "shards", "shards_done", "shards_failed", "shards_reused", "sentences", "cache_hits",
+                "cache_misses", "prompt_tokens", "completion_tokens", "seconds")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def failed_shards(self, run_id: str) -> list[tuple[str, int, str | None]]:
+        """``(lang, shard index, last error)`` of every shard of a run that ended failed, by language and index: the
+        cause a user needs (``ServiceUnavailable: ...``), where the predictions hold nothing."""
+        return [(r[0], r[1], r[2]) for r in self.query(
+            "SELECT lang, shard_index, last_error FROM shards WHERE run_id = ? AND status = 'failed' "
+            "ORDER BY lang, shard_index", [run_id])]
+
+    def latest_run_with_status(self, status: str) -> str | None:
+        """The most recently created run with this status (``done``: the latest completed run), or None."""
+        rows = self.query("SELECT run_id FROM runs WHERE status = ? ORDER BY created_at DESC, run_id DESC LIMIT 1",
+                          [status])
+        return rows[0][0] if rows else None
 
     def failure_counts(self, run_id: str) -> dict[str, Counter]:
         """``{lang: Counter(reason -> n)}`` over the stored predictions of a run."""

@@ -31,18 +31,20 @@ class RunsStore:
         if not shards:
             return
         with self.connect() as con:
-            con.executemany("UPDATE shards SET cache_hits = coalesce(cache_hits, 0) + coalesce(cache_misses, 0), "
-                            "cache_misses = 0 WHERE run_id = ? AND lang = ? AND shard_index = ? AND status = 'done'",
+            con.executemany("UPDATE shards SET reuses = coalesce(reuses, 0) + 1 "
+                            "WHERE run_id = ? AND lang = ? AND shard_index = ? AND status = 'done'",
                             [[run_id, lang, index] for lang, index in shards])
 
     def mark_shard_reused(self, run_id: str, lang: str, shard_index: int) -> None:
-        """A finished shard served again from a cache (DuckDB or Prefect's): all its LLM calls count as reused.
+        """A finished shard served again from a cache (DuckDB or Prefect's): counted in ``reuses``. Its cost (calls,
+        tokens, seconds of the computation that made it) stays as computed: the numbers did not change, nor did what
+        they cost.
 
         ``updated_at`` is left alone, so the shard does not look changed to the scorer.
         """
         with self.connect() as con:
-            con.execute("UPDATE shards SET cache_hits = coalesce(cache_hits, 0) + coalesce(cache_misses, 0), "
-                        "cache_misses = 0 WHERE run_id = ? AND lang = ? AND shard_index = ? AND status = 'done'",
+            con.execute("UPDATE shards SET reuses = coalesce(reuses, 0) + 1 "
+                        "WHERE run_id = ? AND lang = ? AND shard_index = ? AND status = 'done'",
                         [run_id, lang, shard_index])
 
     def done_shards(self, run_id: str) -> set[tuple[str, int]]:
@@ -93,7 +95,7 @@ class RunsStore:
                 "INSERT INTO shards (run_id, lang, shard_index, n_sentences, status, cache_hits, cache_misses, "
                 "seconds, prompt_tokens, completion_tokens, worker) "
                 "VALUES (?, ?, ?, ?, 'done', ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, lang, shard_index) DO UPDATE SET "
-                "status = 'done', last_error = NULL, cache_hits = excluded.cache_hits, "
+                "status = 'done', last_error = NULL, reuses = 0, cache_hits = excluded.cache_hits, "
                 "cache_misses = excluded.cache_misses, seconds = excluded.seconds, "
                 "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, "
                 "worker = excluded.worker, updated_at = now()",

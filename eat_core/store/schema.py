@@ -5,7 +5,7 @@ Add a concern's tables as a new migration at the end; never edit a migration tha
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -220,7 +220,8 @@ MIGRATIONS: dict[int, list[str]] = {
             PRIMARY KEY (lang, content, key))""",
         # which process computed a shard (host:pid): the flow process, or a Dask worker
         "ALTER TABLE shards ADD COLUMN IF NOT EXISTS worker VARCHAR",
-    ],    8: [
+    ],
+    8: [
         # word alignments of the align silver route, keyed by content (aligner identity and both token lists):
         # a re-run reuses them instead of aligning again (eflomal samples, so a recomputation could differ)
         """CREATE TABLE IF NOT EXISTS alignments (
@@ -232,5 +233,10 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE silver_shards ADD COLUMN IF NOT EXISTS llm_calls BIGINT",
         "ALTER TABLE silver_shards ADD COLUMN IF NOT EXISTS prompt_tokens BIGINT",
         "ALTER TABLE silver_shards ADD COLUMN IF NOT EXISTS completion_tokens BIGINT",
+    ],
+    9: [
+        # how many times a finished shard was served whole again (a cached re-run): reuse, counted beside the cost
+        # of the computation that made it (cache_hits/cache_misses/seconds stay as computed)
+        "ALTER TABLE shards ADD COLUMN IF NOT EXISTS reuses INTEGER DEFAULT 0",
     ],
 }

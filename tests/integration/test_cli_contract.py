@@ -188,8 +188,12 @@ def test_cached_run_equals_fresh_run_in_every_stored_column_and_counts_hits(tmp_
     assert store.query("SELECT sum(cache_misses), sum(cache_hits) > 0 FROM shards WHERE run_id = 'from-cache'") \
         == [(0, True)]
     assert store.query("SELECT count(*) FROM llm_cache WHERE truncated IS NULL") == [(0,)]
-    evaluate(cfg, db, run_id="fresh")  # a re-run: every shard comes back from DuckDB
-    assert [r["cache_hit_rate"] for r in results_rows(db, "fresh")[1]] == [1.0]
+    before = results_rows(db, "fresh")[1]
+    evaluate(cfg, db, run_id="fresh")  # a re-run: every shard comes back from DuckDB; its cost does not move
+    after = results_rows(db, "fresh")[1]
+    assert [r["cache_hit_rate"] for r in before] == [0.0] and [r["shards_reused"] for r in after] == [2]
+    assert [{**r, "shards_reused": 0} for r in after] == before  # the reuse is counted beside the cost
+    assert store.query("SELECT sum(reuses) FROM shards WHERE run_id = 'fresh'") == [(2,)]
 
 
 def test_runs_stopped_by_ctrl_c_or_an_error_are_marked_and_resume(tmp_path, monkeypatch):

@@ -104,12 +104,13 @@ REQUEST = {"profile": "smoke", "languages": ["zh", "ja", "ko", "ar"], "limit": 8
 def test_deployment_run_then_crash_and_resume(prefect_env, tmp_path):
     # 1. an uninterrupted run through the deployment
     reference = tmp_path / "reference.duckdb"
-    run_deployment(prefect_env, {**REQUEST, "db": str(reference)})
+    flow_run_id = run_deployment(prefect_env, {**REQUEST, "db": str(reference)})
     assert worker(prefect_env, "--run-once").wait(timeout=300) == 0
     done = shards(reference)
     assert len(done) == 16 and {v[0] for v in done.values()} == {"done"}
     tables = Store(reference).query("SELECT count(*) FROM metrics WHERE metric = 'token_f1'")
     assert tables == [(4,)]
+    check_completed_run_artifacts(prefect_env, flow_run_id, reference)
 
     # 2. the same run on a fresh file, killed in the middle (results are queried read-only while it runs)
     crashed = tmp_path / "crashed.duckdb"
@@ -147,9 +148,84 @@ def test_deployment_run_then_crash_and_resume(prefect_env, tmp_path):
     assert {v[0] for v in after.values()} == {"done"} and len(after) == 16
     for key, row in before.items():  # finished shards were not recomputed: same attempts, calls, timing
         status, attempts, hits, misses, seconds = row
-        # reused whole this time, so every call of theirs now counts as a cache hit (the hit% column)
-        assert after[key] == (status, attempts, hits + misses, 0, seconds), key
+        # reused whole this time: their cost stays that of the computation that made them
+        assert after[key] == (status, attempts, hits, misses, seconds), key
     assert predictions(crashed) == predictions(reference)
+
+
+def flow_run_artifacts(env, flow_run_id: str) -> dict[str, dict]:
+    """``{key: artifact}`` of every artifact the server holds for a flow run (its own and its task runs')."""
+    import httpx
+
+    body = {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}
+    found = httpx.post(f"{env['PREFECT_API_URL']}/artifacts/filter", json=body, timeout=30).json()
+    return {a["key"]: a for a in found}
+
+
+def check_completed_run_artifacts(env, flow_run_id: str, db: Path) -> None:
+    """Four artifacts on the flow run itself (not on a task run, or the flow run's Artifacts tab says "None"), keyed
+    by method and headline F1; the table rounded to 2 decimals, the raw data one command away."""
+    (run_id,) = Store(db).query("SELECT run_id FROM runs")[0]
+    (avg,) = Store(db).query("SELECT avg(value) FROM metrics WHERE metric = 'token_f1' AND run_id = ?", [run_id])[0]
+    key = f"eat-f1-{avg:.2f}".replace(".", "-") + f"-{run_id}"
+    artifacts = flow_run_artifacts(env, flow_run_id)
+    assert set(artifacts) == {key, f"{key}-table", "compare-sample-dev", f"plots-eat-{run_id}"}
+    assert all(a["task_run_id"] is None for a in artifacts.values())
+    results, table = artifacts[key], artifacts[f"{key}-table"]
+    assert f"eat results {run_id} --db {db} --format json" in results["data"]
+    rows = json.loads(table["data"]) if isinstance(table["data"], str) else table["data"]
+    assert sorted(r["lang"] for r in rows) == ["ar", "ja", "ko", "zh"]
+    assert len(rows[0]) <= 13  # curated: not the 26 raw columns
+    stored = dict(Store(db).query("SELECT lang, value FROM metrics WHERE metric = 'token_f1' AND run_id = ?",
+                                  [run_id]))
+    for row in rows:
+        assert row["token F1 (paper)"] == round(stored[row["lang"]], 2)
+        numbers = [v for v in row.values() if isinstance(v, float)]
+        assert numbers and all(round(v, 2) == v for v in numbers), row
+    assert artifacts[f"plots-eat-{run_id}"]["data"].count("(data:image/png;base64,") == 2
+
+
+def flow_run_logs(env, flow_run_id: str) -> list[dict]:
+    import httpx
+
+    body = {"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "sort": "TIMESTAMP_ASC", "limit": 200}
+    return httpx.post(f"{env['PREFECT_API_URL']}/logs/filter", json=body, timeout=30).json()
+
+
+def test_a_run_with_failed_shards_shows_each_cause_once_in_its_logs_and_artifacts(prefect_env, tmp_path):
+    """A dead LLM endpoint: each failed shard is one ERROR line in the flow run's logs (no traceback: that is
+    debug-level), and the run's artifacts, on its flow run, name the failed shards and the cause."""
+    db = tmp_path / "dead.duckdb"
+    dead = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    request = {"profile": "smoke", "languages": ["zh", "ja"], "limit": 2, "shard_size": 2, "db": str(db),
+               "llm_backend": "openai", "base_url": dead, "llm": "served"}
+    flow_run_id = run_deployment(prefect_env, request, retries=0)
+    worker(prefect_env, "--run-once").wait(timeout=300)
+    state, message = flow_run_state(prefect_env, flow_run_id)
+    assert state == "FAILED" and "2 shard(s) failed" in message and "ServiceUnavailable" in message
+    logs = flow_run_logs(prefect_env, flow_run_id)
+    assert not [x for x in logs if "Traceback (most recent call last)" in x["message"]], \
+        [x["message"][:300] for x in logs if "Traceback" in x["message"]]
+    (run_id,) = Store(db).query("SELECT run_id FROM runs")[0]
+    errors = [x["message"] for x in logs if x["level"] >= 40]
+    final = f"Finished in state Failed('run {run_id}: 2 shard(s) failed"  # the flow's state (may not be sent yet)
+    shard_lines = sorted(m.split(":")[0] for m in errors if not m.startswith(final))
+    # one ERROR line per failed shard, none from the shard tasks themselves
+    assert shard_lines == ["ja shard 0 failed", "zh shard 0 failed"], errors
+    assert all("ServiceUnavailable: " + dead in m for m in errors)
+
+    artifacts = flow_run_artifacts(prefect_env, flow_run_id)
+    assert set(artifacts) == {f"eat-failed-{run_id}", f"eat-failed-{run_id}-table", "compare-sample-dev",
+                              f"plots-eat-{run_id}"}
+    assert all(a["task_run_id"] is None for a in artifacts.values())
+    text = artifacts[f"eat-failed-{run_id}"]["data"]
+    cause = next(line for line in text.splitlines() if line.startswith("| ") and "ServiceUnavailable" in line)
+    assert "ja/0, zh/0" in cause and dead in cause
+    assert "no failure recorded" not in text
+    table = artifacts[f"eat-failed-{run_id}-table"]["data"]
+    rows = json.loads(table) if isinstance(table, str) else table
+    assert all(r["failed shards"].startswith("0: ServiceUnavailable: " + dead) for r in rows)
+    assert "ServiceUnavailable" in artifacts["compare-sample-dev"]["data"]
 
 
 def flow_run_state(env, flow_run_id: str) -> tuple[str, str]:

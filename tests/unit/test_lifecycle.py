@@ -68,7 +68,8 @@ def test_finish_run_scores_changed_languages_and_marks_the_run(tmp_path):
     # nothing changed since: the stored metrics are returned, not recomputed
     again = finish_run(store, "r", cfg, failed=False, reused=[("zh", 0)])
     assert list(again) == ["zh"] and again["zh"] == pytest.approx(stored, nan_ok=True)
-    assert rows(db, "SELECT cache_hits, cache_misses FROM shards") == [(3, 0)]  # reused: its calls are hits now
+    # reused: counted beside its cost, which stays the computation's (3 calls made)
+    assert rows(db, "SELECT cache_hits, cache_misses, reuses FROM shards") == [(0, 3, 1)]
 
 
 def test_finish_run_and_end_run_keep_the_reason_on_one_line(tmp_path):
