@@ -13,19 +13,11 @@ from prefect.states import Failed
 
 from eat_core.config.coerce import named_as_typed
 from eat_core.config.labels import run_labels
-from eat_core.distill.pipeline import (
-    coerce_distill,
-    evaluation_key,
-    plan_distill,
-    relabel_key,
-    silver_dir,
-    silver_key,
-    student_dir,
-    student_key,
-    teacher_key,
-)
+from eat_core.distill.pipeline import coerce_distill, plan_distill, silver_key, teacher_key
+from eat_core.distill.plan import silver_dir
 from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import SilverSummary
+from eat_core.distill.student import evaluation_key, relabel_key, student_dir, student_key
 from eat_core.errors import EatError
 from flows.naming import add_run_tags, flow_run_namer
 from tasks.distill import (

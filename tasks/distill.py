@@ -1,4 +1,5 @@
-"""Thin Prefect tasks over ``eat_core.distill.pipeline``: one core call each, cached by the step's content key.
+"""Thin Prefect tasks over ``eat_core.distill.pipeline`` and ``eat_core.distill.student``: one core call each,
+cached by the step's content key.
 
 Each task takes ``key``, the content key of its step (the teacher's run id, the silver set's id, the student's key,
 ...), computed by ``eat_core`` before the task runs. ``StepCachePolicy`` hashes that key with the eat-ner version and
@@ -19,16 +20,10 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import CachePolicy
 
-from eat_core.distill.pipeline import (
-    build_silver,
-    evaluate_student,
-    plan_distill,
-    relabel_silver,
-    tag_with_teacher,
-    train_student,
-)
+from eat_core.distill.pipeline import build_silver, plan_distill, tag_with_teacher
 from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import SilverSummary
+from eat_core.distill.student import evaluate_student, relabel_silver, train_student
 from eat_core.hashing import content_hash
 from tasks.policies import code_version
 from tasks.storage import DuckDBKeyStorage

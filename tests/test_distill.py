@@ -20,10 +20,11 @@ from support.fakes import ScriptedBackend, ScriptedLLM, echo_script, register_ba
 from eat_core.config.run import EngineConfig
 from eat_core.data.wikiann import load_wikiann_local
 from eat_core.distill.filters import Candidate, crop_rule, eat_rule, judge, projection_rule, relabel_rule
-from eat_core.distill.pipeline import distill, plan_distill, silver_key, silver_only, student_dir
+from eat_core.distill.pipeline import distill, plan_distill, silver_key, silver_only
 from eat_core.distill.projection import english_request, project_answer, project_shard, tokenise
 from eat_core.distill.request import DistillRequest
 from eat_core.distill.silver import SilverRow, assign_parts, silver_id_for
+from eat_core.distill.student import student_dir
 from eat_core.engine.translate import DualTranslator
 from eat_core.errors import ConfigError, DataError
 from eat_core.store import Store
@@ -241,7 +242,7 @@ def test_student_is_trained_saved_loaded_and_evaluated_into_a_run_with_self_trai
 
 
 def test_resume_after_a_crash_skips_finished_steps(tmp_path, echo_backend, monkeypatch):
-    import eat_core.distill.pipeline as training  # the module that calls train_extractor
+    import eat_core.distill.student as training  # the module that calls train_extractor
 
     real = training.train_extractor
 

@@ -61,7 +61,8 @@ def _teacher_failed(exc) -> NoReturn:
 
 def _distill_failed(message: str, raised: BaseException | None) -> NoReturn:
     """The distill flow did not complete: one line; exit 2 for a user error, 1 for a failed run (it resumes)."""
-    from eat_core.distill.pipeline import StudentFailed, TeacherFailed
+    from eat_core.distill.pipeline import TeacherFailed
+    from eat_core.distill.student import StudentFailed
     from eat_core.errors import EatError
 
     _error(" ".join(message.split()))
@@ -160,7 +161,8 @@ def distill(
     The teacher (the --profile's LLM, --extractor and data) labels --split of the target corpus, its tags ignored
     (default: train; smoke: dev); --data is the target corpus and its evaluation split.
     """
-    from eat_core.distill.pipeline import StudentFailed, TeacherFailed, coerce_distill, plan_distill
+    from eat_core.distill.pipeline import TeacherFailed, coerce_distill, plan_distill
+    from eat_core.distill.student import StudentFailed
     from eat_core.results.render import results_table
 
     fields = _distill_fields(route, lang, profile, data, db, split, limit, llm_backend, llm, base_url, extractor,

@@ -7,6 +7,10 @@
   keyed by content, signatures;
 * ``projection.py``: translate-train label projection (markers in, tokens and tags out);
 * ``alignment.py``: translate-train label projection by word alignment (route ``align``, ``eat_core/projection``);
-* ``pipeline.py``: the steps (teacher, silver set, student, evaluation, self-training), each content-keyed and
-  idempotent; :func:`~eat_core.distill.pipeline.distill` runs them without Prefect.
+* ``plan.py``: :class:`DistillPlan` (a validated request) and what every step derives from it (silver directory,
+  signature, progress);
+* ``projected_rows.py``: the silver rows of the ``projection`` and ``align`` routes, shard by shard;
+* ``student.py``: the student's steps (training, evaluation, self-training), each content-keyed and idempotent;
+* ``pipeline.py``: the teacher and silver-set steps and the whole chain;
+  :func:`~eat_core.distill.pipeline.distill` runs them without Prefect.
 """

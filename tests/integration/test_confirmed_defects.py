@@ -170,6 +170,7 @@ def test_without_a_source_the_bundled_sample_is_used_and_said_once(caplog):
 def test_a_failed_student_evaluation_raises_student_failed(tmp_path, monkeypatch):
     import eat_core.evaluation.loop as evaluation
     from eat_core.distill import pipeline
+    from eat_core.distill import student as student_steps
 
     plan = pipeline.plan_distill({"lang": "de", "profile": "smoke", "db": str(tmp_path / "w.duckdb"),
                                   "out": str(tmp_path / "out"), "route": "eat"})
@@ -179,10 +180,10 @@ def test_a_failed_student_evaluation_raises_student_failed(tmp_path, monkeypatch
         seen.append(cfg)
         return evaluation.EvalResult("student-eat-0123456789", failed_shards=[("de", 0, "RuntimeError: boom")])
 
-    monkeypatch.setattr(pipeline, "evaluate", failed_evaluation)  # the name the pipeline calls
+    monkeypatch.setattr(student_steps, "evaluate", failed_evaluation)  # the name the student's steps call
     student = {"model_dir": str(tmp_path / "student"), "step_key": "k", "silver": {"silver_id": "s"}}
     with pytest.raises(EatError) as info:
-        pipeline.evaluate_student(plan, student, 0, progress=lambda m: None)
+        student_steps.evaluate_student(plan, student, 0, progress=lambda m: None)
     assert type(info.value).__name__ == "StudentFailed"
     assert not isinstance(info.value, pipeline.TeacherFailed)
     assert info.value.retryable  # as TeacherFailed: the same command resumes the run (CLI exit 1)

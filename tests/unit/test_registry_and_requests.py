@@ -12,8 +12,9 @@ import pytest
 
 from eat_core.config.requests import EvalRequest
 from eat_core.config.run import get_profile
-from eat_core.distill.pipeline import DistillPlan, student_eval_config
+from eat_core.distill.plan import DistillPlan
 from eat_core.distill.request import DistillRequest
+from eat_core.distill.student import student_eval_config
 from eat_core.tagging.request import TagRequest
 
 
