@@ -26,6 +26,7 @@ from eat_core.tagging.export import OrderedWriter
 from eat_core.tagging.request import TagRequest, coerce_tag_request, validate_tag_request
 from flows.naming import add_run_tags, flow_run_namer
 from tasks import interrupt
+from tasks.logs import quiet_failure_tracebacks
 from tasks.tagging import finish_tag_task, plan_tag_task, tag_shard_task
 
 
@@ -44,6 +45,7 @@ def tag_corpus(request: TagRequest, retries: int = 2, retry_delay_s: float = 2.0
         retry_delay_s: seconds between a shard's retries.
     """
     logger = get_run_logger()
+    quiet_failure_tracebacks()  # a failed shard: one line here, its traceback at debug level
     try:
         with named_as_typed(request, TagRequest):
             request = coerce_tag_request(request)

@@ -21,8 +21,8 @@ TASK_FAILED = "Task run failed with"  # task_engine: "... {exc!r} - Retries are 
 TASK_FINISHED_FAILED = "Finished in state Failed("  # task_engine, at ERROR, after the record above
 ENGINE_EXITED = "Engine execution exited with unexpected exception"  # flow_engine.run_flow's error_logger
 
-QUIETED_TASKS = frozenset({"run_shard"})
-"""Tasks whose failure the flow reports itself, one line per shard."""
+QUIETED_TASKS = frozenset({"run_shard", "tag_shard"})
+"""Tasks whose failure the flow reports itself, one line per shard (evaluation and tagging)."""
 
 
 class TracebackToDebug(logging.Filter):

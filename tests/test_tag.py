@@ -302,3 +302,29 @@ def test_help_shows_a_jsonl_example():
                          cwd=REPO, env={**os.environ, "COLUMNS": "120"})
     assert out.returncode == 0
     assert '{"id": "s1", "text": "普京访问了巴黎。"}' in out.stdout and '"entities"' in out.stdout
+
+
+def test_a_tag_run_against_a_dead_endpoint_says_each_failed_shard_in_one_line(corpus, tmp_path):
+    """Through the flow: each failed shard is one ERROR line naming its cause; Prefect's ~40-line tracebacks of the
+    shard tasks and of the flow's Failed state are debug-level, so none reaches the console."""
+    dead = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    out = subprocess.run([sys.executable, "-m", "eat_cli", "tag", str(corpus["text"]), "--lang", "zh", "--out",
+                          str(tmp_path / "dead.jsonl"), "--db", str(tmp_path / "dead.duckdb"), "--shard-size", "2",
+                          "--llm-backend", "openai", "--base-url", dead, "--llm", "served"],
+                         capture_output=True, text=True, cwd=REPO, timeout=300,
+                         env={**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")})
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert "Traceback (most recent call last)" not in out.stderr, out.stderr[-4000:]
+    errors = [line for line in out.stderr.splitlines() if "| ERROR" in line]
+    shards = sorted(line.split(" - ", 1)[1].split(":")[0] for line in errors if " failed: ServiceUnavailable" in line)
+    failed = int(out.stderr.split(" shard(s) failed")[0].rsplit(" ", 1)[1])  # the run's own count, on its last line
+    assert failed >= 1 and shards == [f"shard {i} failed" for i in range(failed)], errors
+    assert all("ServiceUnavailable" in line or "Finished in state Failed" in line for line in errors), errors
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
