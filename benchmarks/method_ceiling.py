@@ -8,11 +8,16 @@ What is lost here is lost by the method's own parsing and matching, not by any L
 * ``direct`` / ``fusion``: the gold entities as ``TYPE: entity`` lines in a shuffled order, parsed by
   ``parse_entities`` and placed by the EAT aligner (the two methods share this path; their prompts differ).
 
-``--damage`` adds the faults real answers carry: for ``crop`` one marker dropped, one closing marker missing, one
-marker moved by a token, full-width brackets (each with probability 0.1 per sentence); for the others an
-explanation line, quotes, bold labels, ``(TYPE)``-last lines and a trailing full stop.
+``--damage`` (``--damage markers``) adds the faults real answers carry: for ``crop`` one marker dropped, one closing
+marker missing, one marker moved by a token, full-width brackets (each with probability 0.1 per sentence); for the
+others an explanation line, quotes, bold labels, ``(TYPE)``-last lines and a trailing full stop. ``--damage answer``
+damages the *answer* around intact markers instead (``crop``; for the others it is ``--damage``): half of the
+translations are wrapped in quotes, ``«»`` or bold, given a trailing full stop (inside a last closing marker
+half the time), one marked phrase in bold or quotes, an introduction line
+(``Here is the translation:``, ``Translation:``) or a trailing explanation (a note line, which may name a marker, or a
+parenthetical), one to three of these each.
 
-    python benchmarks/method_ceiling.py --method crop --data ../shared/data/wikiann --split dev [--damage]
+    python benchmarks/method_ceiling.py --method crop --data ../shared/data/wikiann --split dev [--damage [answer]]
 
 Every language directory under ``--data`` with the split is run unless ``--languages`` names some. One line per
 language, ``<lang> token_f1=<float> lost=<int>/<entities>``, then ``min_token_f1=<float> (<lang>); worst5: ...``.
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -72,6 +78,35 @@ def marked_sentence(tokens, lang, spans, numbers, rng, damage: bool) -> str:
     return text
 
 
+_WRAPS = ('"{}"', "«{}»", "“{}”", "**{}**", "`{}`")
+_INTROS = ("Here is the translation:\n", "Translation:\n", "Translation: ",
+           "Sure! Here is the sentence with the markers kept:\n\n")
+_NOTES = ("\n\nNote: I kept the numbered markers around the same entities.",
+          " (The markers are kept as in the English sentence.)",
+          "\n\nExplanation: the text inside <{n}>...</{n}> is a name, kept as in the English.",
+          "\nNote: <{n}> marks the same entity as in the English.")
+
+
+def damaged_answer(text: str, count: int, rng) -> str:
+    """The marked translation as a chatty model returns it: quoted, a full stop, an intro, an explanation."""
+    if rng.random() >= 0.5:
+        return text
+    faults = rng.sample(("wrap", "stop", "intro", "note", "inner"), rng.randint(1, 3))
+    if "inner" in faults:  # one marked phrase in bold or quotes, inside its markers
+        text = re.sub(r"(<\d+>)(.*?)(</\d+>)", lambda m: m.group(1) + rng.choice(('**{}**', '"{}"', "“{}”")).format(
+            m.group(2)) + m.group(3), text, count=1)
+    if "stop" in faults:  # a full stop after the answer, inside a closing marker that ends it (`<2>Paris.</2>`)
+        closing = re.search(r"</\d+>$", text)
+        text = text[: closing.start()] + "." + closing.group(0) if closing and rng.random() < 0.5 else text + "."
+    if "wrap" in faults:
+        text = rng.choice(_WRAPS).format(text)
+    if "intro" in faults:
+        text = rng.choice(_INTROS) + text
+    if "note" in faults:
+        text += rng.choice(_NOTES).format(n=rng.randint(1, max(count, 1)))
+    return text
+
+
 def answer_lines(entities, rng, damage: bool) -> str:
     lines = []
     for label, text in entities:
@@ -87,7 +122,8 @@ def answer_lines(entities, rng, damage: bool) -> str:
     return "\n".join(lines)
 
 
-def run_language(method: str, data: Path, lang: str, split: str, seed: int, damage: bool, matcher: str) -> dict:
+def run_language(method: str, data: Path, lang: str, split: str, seed: int, damage: str | None,
+                 matcher: str) -> dict:
     from eat_core.engine.translate import DualTranslator
     from eat_core.methods.crop import CropMethod
 
@@ -103,7 +139,9 @@ def run_language(method: str, data: Path, lang: str, split: str, seed: int, dama
         if method == "crop":
             numbers = list(range(1, len(spans) + 1))
             rng.shuffle(numbers)
-            translation = marked_sentence(list(sentence.tokens), lang, spans, numbers, rng, damage)
+            translation = marked_sentence(list(sentence.tokens), lang, spans, numbers, rng, damage == "markers")
+            if damage == "answer":
+                translation = damaged_answer(translation, len(spans), rng)
             by_number = sorted(range(len(spans)), key=lambda k: numbers[k])
             entities = [EnglishEntity(f"entity-{numbers[k]}", spans[k].label) for k in by_number]
             placements = crop.project(sentence, entities, translation)
@@ -112,7 +150,7 @@ def run_language(method: str, data: Path, lang: str, split: str, seed: int, dama
             rng.shuffle(order)
             surfaces = [(spans[k].label, join_tokens(sentence.tokens[spans[k].start : spans[k].end], lang))
                         for k in order]
-            parsed = parse_entities(answer_lines(surfaces, rng, damage))
+            parsed = parse_entities(answer_lines(surfaces, rng, damage is not None))
             placements = place_entities(sentence.tokens, lang,
                                         [(EnglishEntity(text, label), text) for label, text in parsed.entities])
             lost["not_parsed"] += max(0, len(spans) - len(parsed.entities))
@@ -128,10 +166,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/wikiann"))
     parser.add_argument("--split", default="dev")
     parser.add_argument("--languages", default="", help="comma-separated; default: every language under --data")
-    parser.add_argument("--damage", action="store_true", help="add the faults real LLM answers carry")
+    parser.add_argument("--damage", nargs="?", const="markers", choices=("markers", "answer"), default=None,
+                        help="add the faults real LLM answers carry: crop's markers (the default when given alone) "
+                             "or the answer around intact markers (quotes, full stop, intro, explanation)")
     parser.add_argument("--crop-matcher", choices=("crop", "eat"), default="crop")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
+    if args.method != "crop" and args.damage:
+        args.damage = "answer"  # direct/fusion answers have no markers: either spelling damages the answer lines
     t0 = time.perf_counter()
     scores = []
     for lang in chosen_languages(args):

@@ -147,6 +147,10 @@ def test_labelled_sequence_numbers_entities_in_order():
     ("<1><2>北京大学</2></1>", [("北京大学", None), ("北京大学", None)]),  # nested: both read, overlap decides
     ("<1></1>高明", [(None, "marker_empty"), (None, "marker_dropped")]),
     ("", [(None, "marker_dropped"), (None, "marker_dropped")]),
+    # an explanation after the translation that names a marker does not cost the entity found first
+    ("<1>高明</1>在<2>北京大学</2>\n\nNote: <1> marks the same entity.", [("高明", None), ("北京大学", None)]),
+    ("<1>高明</1>在<2>北京大学</2> (the text inside <2>...</2> is a name)", [("高明", None), ("北京大学", None)]),
+    ("<1>高明<1>在<2>北京大学</2>", [(None, "marker_unbalanced"), ("北京大学", None)]),  # opened twice: still lost
 ])
 def test_parse_markers(translation, expected):
     _, marked = parse_markers(translation, 2)
@@ -177,6 +181,16 @@ def test_crop_end_to_end_with_both_matchers(matcher):
     assert prediction.tags == RU.tags
     # forward, round trip, one labelled-sequence request
     assert method.engine.llm.templates() == ["forward_single", "roundtrip_single", "crop_translate"]
+
+
+def test_crop_eat_matcher_reads_a_chatty_answer_around_intact_markers():
+    """Quotes, an intro line, bold inside a marker, a full stop and an explanation naming a marker: nothing lost."""
+    entities = [EnglishEntity("Putin", "PER", 0, 5), EnglishEntity("Paris", "LOC", 14, 19)]
+    answer = ('Here is the translation:\n"<1>Путин</1> посетил <2>**Париж**</2> .".\n\n'
+              "Note: <1> marks the same person as in the English.")
+    method = CropMethod(engine({"crop_translate": answer, **RU_ENGLISH}, entities), "eat")
+    [prediction] = method.run([RU])
+    assert prediction.tags == RU.tags
 
 
 def test_crop_lost_entities_carry_reasons():

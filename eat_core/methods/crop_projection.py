@@ -56,7 +56,12 @@ class Marked:
 
 
 def parse_markers(translation: str, expected: int) -> tuple[str, list[Marked]]:
-    """(translation without markers, one ``Marked`` per expected marker 1..expected) from the LLM's answer."""
+    """(translation without markers, one ``Marked`` per expected marker 1..expected) from the LLM's answer.
+
+    A marker opened twice before it closes, or closed before it opens, is ``marker_unbalanced``; once a number has a
+    closed pair, its later markers are ignored: chatty answers explain themselves after the translation
+    (``Note: <1> marks the same entity``), and that must not cost the entity found first.
+    """
     text = translation or ""
     opened: dict[int, int] = {}
     phrases: dict[int, str] = {}
@@ -69,8 +74,10 @@ def parse_markers(translation: str, expected: int) -> tuple[str, list[Marked]]:
         last = match.end()
         number = int(match.group(2).translate(str.maketrans("０１２３４５６７８９", "0123456789")))
         offset = sum(len(p) for p in plain)
+        if number in phrases and number not in opened:
+            continue  # the first closed pair wins: a later mention (an explanation, "<1> marks ...") is not the answer
         if not match.group(1):
-            if number in opened or number in phrases:
+            if number in opened:
                 reasons.setdefault(number, "marker_unbalanced")
             opened[number] = offset
             positions[number] = offset
