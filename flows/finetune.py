@@ -8,17 +8,11 @@ from prefect import flow
 
 from eat_core.config.labels import short_model
 from eat_core.training.finetune import FinetuneConfig
+from flows.naming import config_run_namer
 from tasks.eacl import finetune_task
 
-
-def _run_name() -> str:
-    from prefect.runtime import flow_run
-
-    try:
-        cfg = FinetuneConfig.model_validate(flow_run.parameters.get("cfg"))
-    except Exception:  # noqa: BLE001 - a name never fails a run; Prefect's own validation reports the cause
-        return "finetune (invalid parameters)"
-    return f"finetune {short_model(cfg.base_model)} {Path(cfg.train_file).stem}"
+_run_name = config_run_namer("finetune", FinetuneConfig,
+                             lambda cfg: f"{short_model(cfg.base_model)} {Path(cfg.train_file).stem}")
 
 
 @flow(name="finetune", flow_run_name=_run_name)

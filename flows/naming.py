@@ -27,6 +27,23 @@ def flow_run_namer(kind: str, model: type[BaseRequest],
     return name
 
 
+def config_run_namer(kind: str, model: type, describe: Callable[[Any], str]) -> Callable[[], str]:
+    """A ``flow_run_name`` callable for a flow whose one parameter ``cfg`` is a pydantic ``model``:
+    ``"<kind> <describe(cfg)>"``, or ``"<kind> (invalid parameters)"`` (Prefect's own validation reports why)."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        try:
+            cfg = model.model_validate(flow_run.parameters.get("cfg"))
+        except Exception:  # noqa: BLE001 - a name never fails a run
+            return f"{kind} (invalid parameters)"
+        return f"{kind} {describe(cfg)}"
+
+    name.__name__ = f"{kind.replace('-', '_')}_run_name"
+    return name
+
+
 def add_run_tags(tags: Iterable[str]) -> None:
     """Add ``tags`` to the current flow run, keeping the ones it has; a failure to label never fails the run."""
     from prefect import get_client, get_run_logger

@@ -6,17 +6,11 @@ from prefect import flow
 
 from eat_core.config.labels import short_model
 from eat_core.training.extractor import ExtractorTrainConfig
+from flows.naming import config_run_namer
 from tasks.training import train_extractor_task
 
-
-def _run_name() -> str:
-    from prefect.runtime import flow_run
-
-    try:
-        cfg = ExtractorTrainConfig.model_validate(flow_run.parameters.get("cfg"))
-    except Exception:  # noqa: BLE001 - a name never fails a run; Prefect's own validation reports the cause
-        return "train-extractor (invalid parameters)"
-    return f"train-extractor {cfg.kind} {short_model(cfg.base_model)} {cfg.lang}"
+_run_name = config_run_namer("train-extractor", ExtractorTrainConfig,
+                             lambda cfg: f"{cfg.kind} {short_model(cfg.base_model)} {cfg.lang}")
 
 
 @flow(name="train-extractor", flow_run_name=_run_name)

@@ -33,16 +33,23 @@ def align_identity(plan: DistillPlan) -> dict:
 
 
 
+def _start_projected_set(plan: DistillPlan, store: Store, silver_id: str, signature: str,
+                         config: dict) -> tuple[list, set]:
+    """Both projection routes: the English labelled sentences in shards, the set registered (no teacher run), and
+    the shards an earlier attempt finished."""
+    r = plan.request
+    shards = shards_of(load_language(plan.source, "en"), plan.source.shard_size)
+    store.start_silver_set(silver_id, {"route": r.route, "lang": r.lang, "teacher_run": None,
+                                       "signature": signature, "config": config})
+    return shards, store.silver_shards_done(silver_id)
+
+
 def projection_rows(plan: DistillPlan, store: Store, silver_id: str, signature: str, config: dict,
                      say: Progress) -> list[SilverRow]:
     """The projection route (``eat_core/distill/projection.py``): English labelled sentences translated with markers
     and judged, written shard by shard with its cost. Finished shards are reused."""
     r = plan.request
-    english = load_language(plan.source, "en")
-    shards = shards_of(english, plan.source.shard_size)
-    store.start_silver_set(silver_id, {"route": r.route, "lang": r.lang, "teacher_run": None,
-                                       "signature": signature, "config": config})
-    finished = store.silver_shards_done(silver_id)
+    shards, finished = _start_projected_set(plan, store, silver_id, signature, config)
     translator = None
     settings = r.filter_settings()
     for index, shard in enumerate(shards):
@@ -72,11 +79,7 @@ def align_rows(plan: DistillPlan, store: Store, silver_id: str, signature: str, 
     back-translated (cached LLM calls), its pairs aligned in one batch (cached alignments), then labelled and
     written shard by shard with its cost. Finished shards are reused."""
     r = plan.request
-    english = load_language(plan.source, "en")
-    shards = shards_of(english, plan.source.shard_size)
-    store.start_silver_set(silver_id, {"route": r.route, "lang": r.lang, "teacher_run": None,
-                                       "signature": signature, "config": config})
-    finished = store.silver_shards_done(silver_id)
+    shards, finished = _start_projected_set(plan, store, silver_id, signature, config)
     todo = [k for k in range(len(shards)) if k not in finished]
     if todo:
         translator = projection_translator(plan, store)
